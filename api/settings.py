@@ -1,0 +1,63 @@
+"""Settings from the environment (prefix CLAIMSDB_), with defaults that run with no set-up."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Drivers claimsdb runs on; a URL naming the plain dialect gets the async driver filled in.
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+_SUPPORTED = {"sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg"}
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; the message names the variable and the fix."""
+
+
+def normalize_database_url(raw: str) -> URL:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise SettingsError(
+            f"CLAIMSDB_DATABASE_URL '{raw}' is not a database URL; expected e.g. "
+            "sqlite+aiosqlite:///claimsdb.sqlite3 or postgresql+asyncpg://user@host:5432/db"
+        ) from None
+    drivername = _ASYNC_DRIVERS.get(url.drivername, url.drivername)
+    if drivername not in _SUPPORTED:
+        raise SettingsError(
+            f"CLAIMSDB_DATABASE_URL uses '{url.drivername}', which claimsdb does not support; "
+            "use sqlite+aiosqlite:// or postgresql+asyncpg://"
+        )
+    return url.set(drivername=drivername)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLAIMSDB_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///claimsdb.sqlite3"
+    seeds_dir: Path = PROJECT_ROOT / "seeds"
+    # How long an SQLite writer waits for the lock before the store answers "busy".
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # Connection pool for PostgreSQL (per API worker process).
+    pool_size: int = Field(default=10, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        normalize_database_url(value)
+        return value
+
+    @cached_property
+    def url(self) -> URL:
+        return normalize_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"

@@ -1,0 +1,49 @@
+"""Errors a user can cause. The GraphQL layer turns them into `userErrors`; the CLI prints them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class UserErrorCode(StrEnum):
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    AMBIGUOUS = "AMBIGUOUS"
+    DUPLICATE = "DUPLICATE"
+    VERSION_CONFLICT = "VERSION_CONFLICT"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    FORBIDDEN = "FORBIDDEN"
+
+
+@dataclass(frozen=True)
+class UserError:
+    code: UserErrorCode
+    message: str
+    # Path of the offending input field, relative to the command's input ("target", "cohort.size").
+    field: tuple[str, ...] = ()
+
+
+@dataclass
+class StoreError(Exception):
+    """Raised by a store command; nothing it was doing is kept (the transaction rolls back)."""
+
+    errors: list[UserError] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join(
+            (f"{'.'.join(e.field)}: " if e.field else "") + e.message for e in self.errors
+        )
+
+    @classmethod
+    def one(cls, code: UserErrorCode, message: str, field: Sequence[str] = ()) -> StoreError:
+        return cls([UserError(code, message, tuple(field))])
+
+
+def invalid(message: str, *field: str) -> StoreError:
+    return StoreError.one(UserErrorCode.INVALID, message, field)
+
+
+class DatabaseBusy(Exception):
+    """The database could not take the write in time (SQLite lock held); safe to retry."""

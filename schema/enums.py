@@ -1,0 +1,105 @@
+"""The domain's closed vocabularies. Values equal names, matching the GraphQL enums."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EffectDirection(StrEnum):
+    INCREASES = "INCREASES"
+    DECREASES = "DECREASES"
+    NO_EFFECT = "NO_EFFECT"
+    MIXED = "MIXED"
+
+
+class Modality(StrEnum):
+    ASSERTED = "ASSERTED"
+    HEDGED = "HEDGED"
+    HYPOTHESIS = "HYPOTHESIS"
+
+
+class EvidenceType(StrEnum):
+    RANDOMIZED_TRIAL = "RANDOMIZED_TRIAL"
+    CLINICAL_TRIAL = "CLINICAL_TRIAL"
+    OBSERVATIONAL = "OBSERVATIONAL"
+    CASE_REPORT = "CASE_REPORT"
+    ANIMAL_MODEL = "ANIMAL_MODEL"
+    IN_VITRO = "IN_VITRO"
+    REVIEW = "REVIEW"
+    EXPERT_OPINION = "EXPERT_OPINION"
+    ANECDOTE = "ANECDOTE"
+
+
+class SourceKind(StrEnum):
+    PRIMARY_RESEARCH = "PRIMARY_RESEARCH"
+    REVIEW = "REVIEW"
+    CLINICAL_TRIAL = "CLINICAL_TRIAL"
+    PREPRINT = "PREPRINT"
+    PRESS_RELEASE = "PRESS_RELEASE"
+    BLOG_POST = "BLOG_POST"
+    LAY_SUMMARY = "LAY_SUMMARY"
+    COMMENT = "COMMENT"
+
+
+class ClaimStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SUBMITTED = "SUBMITTED"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    RETRACTED = "RETRACTED"
+
+
+class TargetAction(StrEnum):
+    INHIBITS = "INHIBITS"
+    ACTIVATES = "ACTIVATES"
+    BINDS = "BINDS"
+    MODULATES = "MODULATES"
+
+
+class Stance(StrEnum):
+    SUPPORTS = "SUPPORTS"
+    DISPUTES = "DISPUTES"
+
+
+class ReviewDecision(StrEnum):
+    ACCEPT = "ACCEPT"
+    REJECT = "REJECT"
+    REQUEST_CHANGES = "REQUEST_CHANGES"
+
+
+class Role(StrEnum):
+    """Roles are cumulative: each includes the rights of those before it."""
+
+    READER = "READER"
+    CURATOR = "CURATOR"
+    REVIEWER = "REVIEWER"
+    ADMIN = "ADMIN"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_ORDER.index(self)
+
+    def includes(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+_ROLE_ORDER = [Role.READER, Role.CURATOR, Role.REVIEWER, Role.ADMIN]
+
+
+class VocabularyKind(StrEnum):
+    """The named vocabularies that carry aliases (and, for some, CURIE cross-references)."""
+
+    TARGET = "TARGET"
+    INTERVENTION = "INTERVENTION"
+    CONDITION = "CONDITION"
+    ORGANISM = "ORGANISM"
+    OUTCOME = "OUTCOME"
+
+
+# Descriptions of the effect directions, stored in the `effect_direction` lookup table.
+EFFECT_DIRECTION_LABELS = {
+    EffectDirection.INCREASES: "increases",
+    EffectDirection.DECREASES: "decreases",
+    EffectDirection.NO_EFFECT: "no effect",
+    EffectDirection.MIXED: "mixed",
+}
