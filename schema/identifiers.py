@@ -35,7 +35,9 @@ def normalize_doi(value: str) -> str:
 def normalize_pmid(value: str | int) -> str:
     text = _PMID_PREFIXES.sub("", str(value).strip()).strip().rstrip("/")
     if not text.isdigit() or len(text) > 9 or int(text) == 0:
-        raise IdentifierError(f"'{value}' is not a PMID; expected a positive number such as 20406167")
+        raise IdentifierError(
+            f"'{value}' is not a PMID; expected a positive number such as 20406167"
+        )
     return str(int(text))
 
 

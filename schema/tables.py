@@ -90,11 +90,15 @@ class Source(SQLModel, table=True):
         sa.CheckConstraint("doi IS NULL OR doi LIKE '10.%'", name="doi_normalised"),
         sa.CheckConstraint("doi IS NULL OR doi = lower(doi)", name="doi_lower_case"),
         sa.CheckConstraint("year IS NULL OR (year >= 1500 AND year <= 2200)", name="year_range"),
-        sa.CheckConstraint("derived_from_id IS NULL OR derived_from_id <> id", name="not_own_origin"),
+        sa.CheckConstraint(
+            "derived_from_id IS NULL OR derived_from_id <> id", name="not_own_origin"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: SourceKind = Field(sa_type=str_enum(SourceKind, "source_kind"), nullable=False, index=True)
+    kind: SourceKind = Field(
+        sa_type=str_enum(SourceKind, "source_kind"), nullable=False, index=True
+    )
     title: str = Field(max_length=MAX_TITLE, nullable=False)
     authors: list[str] = Field(default_factory=list, sa_type=_JSON, nullable=False)
     venue: str | None = Field(default=None, max_length=MAX_LABEL)
@@ -147,7 +151,9 @@ class InterventionAction(SQLModel, table=True):
 
 class Condition(SQLModel, table=True):
     __tablename__ = "condition"
-    __table_args__ = (sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),)
+    __table_args__ = (
+        sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=MAX_LABEL, sa_column_kwargs={"unique": True}, nullable=False)
@@ -301,8 +307,12 @@ class Claim(SQLModel, table=True):
             name="one_subject",
         ),
         sa.CheckConstraint("length(statement) > 0", name="statement_not_empty"),
-        sa.CheckConstraint("p_value IS NULL OR (p_value >= 0 AND p_value <= 1)", name="p_value_range"),
-        sa.CheckConstraint("ci_low IS NULL OR ci_high IS NULL OR ci_low <= ci_high", name="ci_order"),
+        sa.CheckConstraint(
+            "p_value IS NULL OR (p_value >= 0 AND p_value <= 1)", name="p_value_range"
+        ),
+        sa.CheckConstraint(
+            "ci_low IS NULL OR ci_high IS NULL OR ci_low <= ci_high", name="ci_order"
+        ),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         # The same finding from the same source may stand only once among live claims; a
         # rejected or retracted claim does not block entering it again.
@@ -378,14 +388,15 @@ class Review(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     claim_id: int = _fk("claim.id")
     reviewer_id: int | None = _fk("app_user.id", nullable=True)
-    decision: ReviewDecision = Field(sa_type=str_enum(ReviewDecision, "review_decision"), nullable=False)
+    decision: ReviewDecision = Field(
+        sa_type=str_enum(ReviewDecision, "review_decision"), nullable=False
+    )
     comment: str | None = Field(default=None, max_length=MAX_STATEMENT)
     claim_version: int = Field(nullable=False)
     at: datetime = _created_at()
 
 
 # --- audit --------------------------------------------------------------------------------
-
 
 
 class AuditEvent(SQLModel, table=True):

@@ -1,0 +1,178 @@
+"""Turning what a user typed into the row it means.
+
+Vocabulary names resolve through the one alias normaliser (schema.normalize) or as a CURIE;
+sources resolve by DOI, PMID, URL or global ID. Reads that filter by an unknown name get None
+(the filter matches nothing); commands get a NOT_FOUND error that suggests the closest names.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.store.errors import StoreError, UserErrorCode
+from api.store.ids import int_id_of
+from api.store.vocabularies import VOCABULARIES
+from schema.curies import parse_curie, split_curie
+from schema.enums import VocabularyKind
+from schema.identifiers import IdentifierError, normalize_doi, normalize_pmid
+from schema.normalize import normalize_name
+from schema.tables import Organism, Source
+
+_MAX_REF = 300
+
+
+async def lookup_id(session: AsyncSession, kind: VocabularyKind, name: str) -> int | None:
+    """The id of the entity a name, alias, CURIE or global ID refers to, or None."""
+    vocab = VOCABULARIES[kind]
+    name = name.strip()
+    if not name or len(name) > _MAX_REF:
+        return None
+    by_gid = int_id_of(name, vocab.type_name)
+    if by_gid is not None:
+        found = await session.scalar(sa.select(vocab.table.id).where(vocab.table.id == by_gid))
+        return found
+    if split_curie(name) is not None:
+        found = await _lookup_curie(session, kind, name)
+        if found is not None:
+            return found
+    key = normalize_name(name)
+    if not key:
+        return None
+    return await session.scalar(
+        sa.select(vocab.alias_owner).where(vocab.alias_table.normalized == key)
+    )
+
+
+async def _lookup_curie(session: AsyncSession, kind: VocabularyKind, value: str) -> int | None:
+    try:
+        curie = parse_curie(value)
+    except IdentifierError:
+        return None
+    if kind is VocabularyKind.ORGANISM:
+        if curie.prefix != "ncbitaxon" or not curie.identifier.isdigit():
+            return None
+        return await session.scalar(
+            sa.select(Organism.id).where(Organism.taxon_id == int(curie.identifier))
+        )
+    vocab = VOCABULARIES[kind]
+    if vocab.xref_table is None:
+        return None
+    return await session.scalar(
+        sa.select(getattr(vocab.xref_table, vocab.xref_fk)).where(
+            vocab.xref_table.curie == str(curie)
+        )
+    )
+
+
+async def resolve_id(
+    session: AsyncSession, kind: VocabularyKind, name: str, field: Sequence[str]
+) -> int:
+    """Like lookup_id, but a miss is a NOT_FOUND error naming the field and close matches."""
+    found = await lookup_id(session, kind, name)
+    if found is not None:
+        return found
+    raise await not_found(session, kind, name, field)
+
+
+async def not_found(
+    session: AsyncSession, kind: VocabularyKind, name: str, field: Sequence[str]
+) -> StoreError:
+    vocab = VOCABULARIES[kind]
+    close = await suggestions(session, kind, name)
+    hint = f"; did you mean {_or_list(close)}?" if close else f"; create the {vocab.noun} first"
+    return StoreError.one(
+        UserErrorCode.NOT_FOUND, f"no {vocab.noun} is called '{name}'{hint}", field
+    )
+
+
+async def suggestions(
+    session: AsyncSession, kind: VocabularyKind, name: str, limit: int = 3
+) -> list[str]:
+    """Up to `limit` preferred labels whose names are closest to `name`.
+
+    Candidates come from names sharing the first letters of the normalised key (an index range
+    scan), falling back to a bounded sample, so this stays cheap on large vocabularies.
+    """
+    vocab = VOCABULARIES[kind]
+    key = normalize_name(name)[:_MAX_REF]
+    if not key:
+        return []
+    rows: list[tuple[str, str]] = []
+    for prefix_len in (3, 1):
+        prefix = key[:prefix_len]
+        stmt = (
+            sa.select(vocab.alias_table.normalized, vocab.label)
+            .join(vocab.table, vocab.table.id == vocab.alias_owner)
+            .where(vocab.alias_table.normalized >= prefix)
+            .where(vocab.alias_table.normalized < prefix + "\uffff")
+            .limit(500)
+        )
+        rows = list((await session.execute(stmt)).tuples())
+        if rows:
+            break
+    by_key: dict[str, str] = {}
+    for normalized, label in rows:
+        by_key.setdefault(normalized, label)
+    labels: list[str] = []
+    for match in difflib.get_close_matches(key, list(by_key), n=limit * 3, cutoff=0.5):
+        if by_key[match] not in labels:
+            labels.append(by_key[match])
+    return labels[:limit]
+
+
+def _or_list(items: list[str]) -> str:
+    quoted = [f"'{item}'" for item in items]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+async def lookup_source_ids(session: AsyncSession, reference: str) -> list[int]:
+    """Every source a reference can mean: a global ID, DOI, PMID or URL (URLs can be shared,
+    e.g. by a blog post and the comments under it)."""
+    ref = reference.strip()
+    if not ref or len(ref) > 2000:
+        return []
+    by_gid = int_id_of(ref, "Source")
+    if by_gid is not None:
+        found = await session.scalar(sa.select(Source.id).where(Source.id == by_gid))
+        return [found] if found is not None else []
+    try:
+        doi = normalize_doi(ref)
+    except IdentifierError:
+        doi = None
+    if doi is not None:
+        found = await session.scalar(sa.select(Source.id).where(Source.doi == doi))
+        return [found] if found is not None else []
+    try:
+        pmid = normalize_pmid(ref)
+    except IdentifierError:
+        pmid = None
+    if pmid is not None:
+        found = await session.scalar(sa.select(Source.id).where(Source.pmid == pmid))
+        return [found] if found is not None else []
+    if ref.lower().startswith(("http://", "https://")):
+        return list(
+            (await session.scalars(sa.select(Source.id).where(Source.url == ref).limit(5))).all()
+        )
+    return []
+
+
+async def resolve_source_id(session: AsyncSession, reference: str, field: Sequence[str]) -> int:
+    found = await lookup_source_ids(session, reference)
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise StoreError.one(
+            UserErrorCode.AMBIGUOUS,
+            f"more than one source has the URL '{reference}'; name it by DOI, PMID or its ID",
+            field,
+        )
+    raise StoreError.one(
+        UserErrorCode.NOT_FOUND,
+        f"no source matches '{reference}'; give a DOI (10.x/...), a PMID, a URL or a source ID "
+        "of a source that exists (createSource adds one)",
+        field,
+    )
