@@ -72,7 +72,10 @@ def _describe_db_error(exc: Exception, settings: Settings | None) -> str:
     if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
         return f"{where} has no claimsdb tables; run `claimsdb db upgrade` first"
     if "does not exist" in lowered and "database" in lowered:
-        return f"{where}: the database does not exist; create it (e.g. createdb) and run `claimsdb db upgrade`"
+        return (
+            f"{where}: the database does not exist; "
+            "create it (e.g. createdb) and run `claimsdb db upgrade`"
+        )
     if "unable to open database" in lowered:
         return f"{where}: cannot open the SQLite file; check the path and its permissions"
     return f"{where}: {text}"
