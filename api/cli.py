@@ -7,6 +7,7 @@ broken seed file) print one line on standard error and exit with status 1, never
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -73,8 +74,7 @@ def _describe_db_error(exc: Exception, settings: Settings | None) -> str:
         return f"{where} has no claimsdb tables; run `claimsdb db upgrade` first"
     if "does not exist" in lowered and "database" in lowered:
         return (
-            f"{where}: the database does not exist; "
-            "create it (e.g. createdb) and run `claimsdb db upgrade`"
+            f"{where}: the database does not exist; create it (e.g. createdb) and run `claimsdb db upgrade`"
         )
     if "unable to open database" in lowered:
         return f"{where}: cannot open the SQLite file; check the path and its permissions"
@@ -122,9 +122,7 @@ async def ensure_migrated(db: Database) -> None:
         current = await conn.run_sync(migrations.current_revision)
     if current != head:
         state = "is not migrated" if current is None else f"is at revision {current}"
-        raise CliError(
-            f"the database {state}, the code needs {head}; run `claimsdb db upgrade` first"
-        )
+        raise CliError(f"the database {state}, the code needs {head}; run `claimsdb db upgrade` first")
 
 
 # --- db -----------------------------------------------------------------------------------
@@ -296,6 +294,16 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # a bug, not a user error: one line, the traceback on request
+        if os.environ.get("CLAIMSDB_DEBUG"):
+            raise
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+            "(set CLAIMSDB_DEBUG=1 for the traceback, and please report it)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -75,9 +75,7 @@ def verify_chain(
                 "(an event was removed, reordered or its hash edited)",
             )
         if event_hash(content, previous_hash) != stored_hash:
-            return ChainBreak(
-                content.id, "its content does not match its hash (a field was edited)"
-            )
+            return ChainBreak(content.id, "its content does not match its hash (a field was edited)")
         expected_previous = stored_hash
     return None
 

@@ -18,9 +18,7 @@ _TURNED_OVER = {
 }
 
 
-def target_level_direction(
-    direction: EffectDirection, action: TargetAction | None
-) -> EffectDirection | None:
+def target_level_direction(direction: EffectDirection, action: TargetAction | None) -> EffectDirection | None:
     """The claim's direction read at target level; `action` is None when the subject is the target."""
     if action is None or action is TargetAction.ACTIVATES:
         return direction

@@ -48,9 +48,7 @@ class Transition:
 
 # The lifecycle: draft → submitted → accepted | rejected; rejected can be revised (back to
 # draft by an edit) and resubmitted; accepted can be retracted. Nothing is ever deleted.
-SUBMIT = Transition(
-    ClaimStatus.SUBMITTED, frozenset({ClaimStatus.DRAFT, ClaimStatus.REJECTED}), Role.CURATOR
-)
+SUBMIT = Transition(ClaimStatus.SUBMITTED, frozenset({ClaimStatus.DRAFT, ClaimStatus.REJECTED}), Role.CURATOR)
 ACCEPT = Transition(ClaimStatus.ACCEPTED, frozenset({ClaimStatus.SUBMITTED}), Role.REVIEWER)
 REJECT = Transition(ClaimStatus.REJECTED, frozenset({ClaimStatus.SUBMITTED}), Role.REVIEWER)
 # A request for changes sends the claim back to its curator as a draft.

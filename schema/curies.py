@@ -77,8 +77,7 @@ def parse_curie(value: str) -> Curie:
     pattern = registry.get_pattern(prefix)
     if pattern and not re.match(pattern, identifier):
         raise IdentifierError(
-            f"'{raw_id}' is not a valid {display_prefix(prefix)} identifier "
-            f"(expected pattern {pattern})"
+            f"'{raw_id}' is not a valid {display_prefix(prefix)} identifier (expected pattern {pattern})"
         )
     return Curie(prefix, identifier)
 

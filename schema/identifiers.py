@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import re
 
-_DOI_PREFIXES = re.compile(
-    r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|info:doi/)", flags=re.IGNORECASE
-)
+_DOI_PREFIXES = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|info:doi/)", flags=re.IGNORECASE)
 _DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 _PMID_PREFIXES = re.compile(
     r"^(?:pmid:\s*|https?://(?:www\.)?(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed)/)",
@@ -35,9 +33,7 @@ def normalize_doi(value: str) -> str:
 def normalize_pmid(value: str | int) -> str:
     text = _PMID_PREFIXES.sub("", str(value).strip()).strip().rstrip("/")
     if not text.isdigit() or len(text) > 9 or int(text) == 0:
-        raise IdentifierError(
-            f"'{value}' is not a PMID; expected a positive number such as 20406167"
-        )
+        raise IdentifierError(f"'{value}' is not a PMID; expected a positive number such as 20406167")
     return str(int(text))
 
 

@@ -90,15 +90,11 @@ class Source(SQLModel, table=True):
         sa.CheckConstraint("doi IS NULL OR doi LIKE '10.%'", name="doi_normalised"),
         sa.CheckConstraint("doi IS NULL OR doi = lower(doi)", name="doi_lower_case"),
         sa.CheckConstraint("year IS NULL OR (year >= 1500 AND year <= 2200)", name="year_range"),
-        sa.CheckConstraint(
-            "derived_from_id IS NULL OR derived_from_id <> id", name="not_own_origin"
-        ),
+        sa.CheckConstraint("derived_from_id IS NULL OR derived_from_id <> id", name="not_own_origin"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: SourceKind = Field(
-        sa_type=str_enum(SourceKind, "source_kind"), nullable=False, index=True
-    )
+    kind: SourceKind = Field(sa_type=str_enum(SourceKind, "source_kind"), nullable=False, index=True)
     title: str = Field(max_length=MAX_TITLE, nullable=False)
     authors: list[str] = Field(default_factory=list, sa_type=_JSON, nullable=False)
     venue: str | None = Field(default=None, max_length=MAX_LABEL)
@@ -151,9 +147,7 @@ class InterventionAction(SQLModel, table=True):
 
 class Condition(SQLModel, table=True):
     __tablename__ = "condition"
-    __table_args__ = (
-        sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
-    )
+    __table_args__ = (sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=MAX_LABEL, sa_column_kwargs={"unique": True}, nullable=False)
@@ -307,12 +301,8 @@ class Claim(SQLModel, table=True):
             name="one_subject",
         ),
         sa.CheckConstraint("length(statement) > 0", name="statement_not_empty"),
-        sa.CheckConstraint(
-            "p_value IS NULL OR (p_value >= 0 AND p_value <= 1)", name="p_value_range"
-        ),
-        sa.CheckConstraint(
-            "ci_low IS NULL OR ci_high IS NULL OR ci_low <= ci_high", name="ci_order"
-        ),
+        sa.CheckConstraint("p_value IS NULL OR (p_value >= 0 AND p_value <= 1)", name="p_value_range"),
+        sa.CheckConstraint("ci_low IS NULL OR ci_high IS NULL OR ci_low <= ci_high", name="ci_order"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         # The same finding from the same source may stand only once among live claims; a
         # rejected or retracted claim does not block entering it again.
@@ -352,9 +342,7 @@ class Claim(SQLModel, table=True):
     ci_low: float | None = None
     ci_high: float | None = None
     source_id: int = _fk("source.id")
-    status: ClaimStatus = Field(
-        sa_type=str_enum(ClaimStatus, "claim_status"), nullable=False, index=True
-    )
+    status: ClaimStatus = Field(sa_type=str_enum(ClaimStatus, "claim_status"), nullable=False, index=True)
     version: int = Field(default=1, nullable=False)
     # SHA-256 of (source, subject, outcome, direction, context): see schema.claims.fingerprint.
     fingerprint: str = Field(max_length=64, nullable=False)
@@ -388,9 +376,7 @@ class Review(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     claim_id: int = _fk("claim.id")
     reviewer_id: int | None = _fk("app_user.id", nullable=True)
-    decision: ReviewDecision = Field(
-        sa_type=str_enum(ReviewDecision, "review_decision"), nullable=False
-    )
+    decision: ReviewDecision = Field(sa_type=str_enum(ReviewDecision, "review_decision"), nullable=False)
     comment: str | None = Field(default=None, max_length=MAX_STATEMENT)
     claim_version: int = Field(nullable=False)
     at: datetime = _created_at()
@@ -446,15 +432,22 @@ class ClaimTarget(SQLModel, table=True):
     __tablename__ = "claim_target"
     __table_args__ = (sa.Index("ix_claim_target_target_claim", "target_id", "claim_id"),)
 
-    claim_id: int = Field(
-        sa_column_args=[sa.ForeignKey("claim.id", ondelete="CASCADE")], primary_key=True
-    )
-    target_id: int = Field(
-        sa_column_args=[sa.ForeignKey("target.id", ondelete="CASCADE")], primary_key=True
-    )
+    claim_id: int = Field(sa_column_args=[sa.ForeignKey("claim.id", ondelete="CASCADE")], primary_key=True)
+    target_id: int = Field(sa_column_args=[sa.ForeignKey("target.id", ondelete="CASCADE")], primary_key=True)
     via_intervention_id: int | None = _fk("intervention.id", nullable=True, index=False)
     target_direction: str | None = Field(
         default=None,
         sa_column_args=[sa.ForeignKey("effect_direction.code")],
         max_length=16,
     )
+
+
+class ClaimSearch(SQLModel, table=True):
+    """The searchable text of a claim: its statement and its quotes, kept by the store on every
+    write. SQLite indexes it with an FTS5 table kept in step by triggers; PostgreSQL with a GIN
+    index on its tsvector (both made in migration 0002)."""
+
+    __tablename__ = "claim_search"
+
+    claim_id: int = Field(sa_column_args=[sa.ForeignKey("claim.id", ondelete="CASCADE")], primary_key=True)
+    document: str = Field(sa_type=sa.Text, nullable=False)

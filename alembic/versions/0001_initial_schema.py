@@ -64,9 +64,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("created_at", schema.base.UTCDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "parent_id IS NULL OR parent_id <> id", name=op.f("ck_condition_not_own_parent")
-        ),
+        sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name=op.f("ck_condition_not_own_parent")),
         sa.ForeignKeyConstraint(
             ["parent_id"],
             ["condition.id"],
@@ -169,9 +167,7 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_event_action"), ["action"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_event_actor_id"), ["actor_id"], unique=False)
-        batch_op.create_index(
-            "ix_audit_event_entity", ["entity_type", "entity_id", "id"], unique=False
-        )
+        batch_op.create_index("ix_audit_event_entity", ["entity_type", "entity_id", "id"], unique=False)
 
     op.create_table(
         "condition_alias",
@@ -190,9 +186,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("normalized", name=op.f("uq_condition_alias_normalized")),
     )
     with op.batch_alter_table("condition_alias", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_condition_alias_condition_id"), ["condition_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_condition_alias_condition_id"), ["condition_id"], unique=False)
 
     op.create_table(
         "condition_lineage",
@@ -233,9 +227,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("curie", name=op.f("uq_condition_xref_curie")),
     )
     with op.batch_alter_table("condition_xref", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_condition_xref_condition_id"), ["condition_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_condition_xref_condition_id"), ["condition_id"], unique=False)
 
     op.create_table(
         "intervention_action",
@@ -280,9 +272,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_intervention_action_intervention_id"), ["intervention_id"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_intervention_action_target_id"), ["target_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_intervention_action_target_id"), ["target_id"], unique=False)
 
     op.create_table(
         "intervention_alias",
@@ -341,9 +331,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("normalized", name=op.f("uq_organism_alias_normalized")),
     )
     with op.batch_alter_table("organism_alias", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_organism_alias_organism_id"), ["organism_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_organism_alias_organism_id"), ["organism_id"], unique=False)
 
     op.create_table(
         "outcome_alias",
@@ -362,9 +350,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("normalized", name=op.f("uq_outcome_alias_normalized")),
     )
     with op.batch_alter_table("outcome_alias", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_outcome_alias_outcome_id"), ["outcome_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_outcome_alias_outcome_id"), ["outcome_id"], unique=False)
 
     op.create_table(
         "source",
@@ -405,9 +391,7 @@ def upgrade() -> None:
             "derived_from_id IS NULL OR derived_from_id <> id",
             name=op.f("ck_source_not_own_origin"),
         ),
-        sa.CheckConstraint(
-            "doi IS NULL OR doi = lower(doi)", name=op.f("ck_source_doi_lower_case")
-        ),
+        sa.CheckConstraint("doi IS NULL OR doi = lower(doi)", name=op.f("ck_source_doi_lower_case")),
         sa.CheckConstraint("length(title) > 0", name=op.f("ck_source_title_not_empty")),
         sa.CheckConstraint(
             "year IS NULL OR (year >= 1500 AND year <= 2200)", name=op.f("ck_source_year_range")
@@ -429,9 +413,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("pmid", name=op.f("uq_source_pmid")),
     )
     with op.batch_alter_table("source", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_source_derived_from_id"), ["derived_from_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_source_derived_from_id"), ["derived_from_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_source_kind"), ["kind"], unique=False)
         batch_op.create_index(batch_op.f("ix_source_published"), ["published"], unique=False)
         batch_op.create_index(batch_op.f("ix_source_url"), ["url"], unique=False)
@@ -678,9 +660,7 @@ def upgrade() -> None:
             ["subject_intervention_id"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_claim_subject_target_id"), ["subject_target_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_claim_subject_target_id"), ["subject_target_id"], unique=False)
         batch_op.create_index(
             "uq_claim_live_fingerprint",
             ["fingerprint"],
@@ -721,9 +701,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("claim_id", "target_id", name=op.f("pk_claim_target")),
     )
     with op.batch_alter_table("claim_target", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_claim_target_target_claim", ["target_id", "claim_id"], unique=False
-        )
+        batch_op.create_index("ix_claim_target_target_claim", ["target_id", "claim_id"], unique=False)
 
     op.create_table(
         "evidence",

@@ -59,10 +59,7 @@ async def verify_log(session: AsyncSession, batch: int = 5000) -> VerifyResult:
     count, last_id, anchor = 0, 0, GENESIS_HASH
     while True:
         result = await session.execute(
-            sa.select(AuditEvent)
-            .where(AuditEvent.id > last_id)
-            .order_by(AuditEvent.id)
-            .limit(batch)
+            sa.select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
         )
         events = result.scalars().all()
         if not events:
@@ -81,9 +78,7 @@ async def verify_log(session: AsyncSession, batch: int = 5000) -> VerifyResult:
         session.expunge_all()
     head = (await session.execute(sa.select(AuditHead).where(AuditHead.id == 1))).scalar_one()
     if (head.last_event_id or 0) != last_id:
-        return VerifyResult(
-            count, ChainBreak(last_id + 1, "this event and any after it were removed")
-        )
+        return VerifyResult(count, ChainBreak(last_id + 1, "this event and any after it were removed"))
     if head.last_hash != anchor:
         return VerifyResult(count, ChainBreak(last_id, "the chain head does not match this event"))
     return VerifyResult(count, None)

@@ -107,9 +107,7 @@ class Writer:
         from schema.audit import json_safe
 
         self.pending.append(
-            PendingEvent(
-                action, entity_type, entity_id, json_safe(before), json_safe(after), comment
-            )
+            PendingEvent(action, entity_type, entity_id, json_safe(before), json_safe(after), comment)
         )
 
 

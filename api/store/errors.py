@@ -32,9 +32,7 @@ class StoreError(Exception):
     errors: list[UserError] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return "; ".join(
-            (f"{'.'.join(e.field)}: " if e.field else "") + e.message for e in self.errors
-        )
+        return "; ".join((f"{'.'.join(e.field)}: " if e.field else "") + e.message for e in self.errors)
 
     @classmethod
     def one(cls, code: UserErrorCode, message: str, field: Sequence[str] = ()) -> StoreError:

@@ -42,9 +42,7 @@ async def lookup_id(session: AsyncSession, kind: VocabularyKind, name: str) -> i
     key = normalize_name(name)
     if not key:
         return None
-    return await session.scalar(
-        sa.select(vocab.alias_owner).where(vocab.alias_table.normalized == key)
-    )
+    return await session.scalar(sa.select(vocab.alias_owner).where(vocab.alias_table.normalized == key))
 
 
 async def _lookup_curie(session: AsyncSession, kind: VocabularyKind, value: str) -> int | None:
@@ -55,22 +53,16 @@ async def _lookup_curie(session: AsyncSession, kind: VocabularyKind, value: str)
     if kind is VocabularyKind.ORGANISM:
         if curie.prefix != "ncbitaxon" or not curie.identifier.isdigit():
             return None
-        return await session.scalar(
-            sa.select(Organism.id).where(Organism.taxon_id == int(curie.identifier))
-        )
+        return await session.scalar(sa.select(Organism.id).where(Organism.taxon_id == int(curie.identifier)))
     vocab = VOCABULARIES[kind]
     if vocab.xref_table is None:
         return None
     return await session.scalar(
-        sa.select(getattr(vocab.xref_table, vocab.xref_fk)).where(
-            vocab.xref_table.curie == str(curie)
-        )
+        sa.select(getattr(vocab.xref_table, vocab.xref_fk)).where(vocab.xref_table.curie == str(curie))
     )
 
 
-async def resolve_id(
-    session: AsyncSession, kind: VocabularyKind, name: str, field: Sequence[str]
-) -> int:
+async def resolve_id(session: AsyncSession, kind: VocabularyKind, name: str, field: Sequence[str]) -> int:
     """Like lookup_id, but a miss is a NOT_FOUND error naming the field and close matches."""
     found = await lookup_id(session, kind, name)
     if found is not None:
@@ -84,14 +76,10 @@ async def not_found(
     vocab = VOCABULARIES[kind]
     close = await suggestions(session, kind, name)
     hint = f"; did you mean {_or_list(close)}?" if close else f"; create the {vocab.noun} first"
-    return StoreError.one(
-        UserErrorCode.NOT_FOUND, f"no {vocab.noun} is called '{name}'{hint}", field
-    )
+    return StoreError.one(UserErrorCode.NOT_FOUND, f"no {vocab.noun} is called '{name}'{hint}", field)
 
 
-async def suggestions(
-    session: AsyncSession, kind: VocabularyKind, name: str, limit: int = 3
-) -> list[str]:
+async def suggestions(session: AsyncSession, kind: VocabularyKind, name: str, limit: int = 3) -> list[str]:
     """Up to `limit` preferred labels whose names are closest to `name`.
 
     Candidates come from names sharing the first letters of the normalised key (an index range
@@ -154,9 +142,7 @@ async def lookup_source_ids(session: AsyncSession, reference: str) -> list[int]:
         found = await session.scalar(sa.select(Source.id).where(Source.pmid == pmid))
         return [found] if found is not None else []
     if ref.lower().startswith(("http://", "https://")):
-        return list(
-            (await session.scalars(sa.select(Source.id).where(Source.url == ref).limit(5))).all()
-        )
+        return list((await session.scalars(sa.select(Source.id).where(Source.url == ref).limit(5))).all())
     return []
 
 

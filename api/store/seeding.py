@@ -233,9 +233,7 @@ async def _load_vocabulary(w: Writer, v: VocabularyFile, report: SeedReport) -> 
         report.created[kind] += 1
 
     for o in v.organisms:
-        taken = await w.session.scalar(
-            sa.select(Organism.id).where(Organism.taxon_id == o.taxon_id)
-        )
+        taken = await w.session.scalar(sa.select(Organism.id).where(Organism.taxon_id == o.taxon_id))
         await step(
             "organisms",
             taken is not None,
@@ -272,21 +270,15 @@ async def _load_vocabulary(w: Writer, v: VocabularyFile, report: SeedReport) -> 
         await step(
             "outcomes",
             await _exists(w, VocabularyKind.OUTCOME, o.name),
-            lambda o=o: vocab_cmds.create_outcome(
-                w, vocab_cmds.OutcomeInput(o.name, o.kind, o.aliases)
-            ),
+            lambda o=o: vocab_cmds.create_outcome(w, vocab_cmds.OutcomeInput(o.name, o.kind, o.aliases)),
         )
 
 
 async def _existing_source(w: Writer, s: SourceSeed) -> int | None:
     if s.doi:
-        return await w.session.scalar(
-            sa.select(Source.id).where(Source.doi == normalize_doi(s.doi))
-        )
+        return await w.session.scalar(sa.select(Source.id).where(Source.doi == normalize_doi(s.doi)))
     if s.pmid:
-        return await w.session.scalar(
-            sa.select(Source.id).where(Source.pmid == normalize_pmid(s.pmid))
-        )
+        return await w.session.scalar(sa.select(Source.id).where(Source.pmid == normalize_pmid(s.pmid)))
     return await w.session.scalar(
         sa.select(Source.id).where(Source.kind == s.kind, Source.title == clean_label(s.title))
     )
@@ -298,9 +290,7 @@ def _ref(keys: dict[str, int], key: str, where: str) -> str:
     return to_global_id("Source", keys[key])
 
 
-async def _load_document(
-    w: Writer, doc: DocumentFile, keys: dict[str, int], report: SeedReport
-) -> None:
+async def _load_document(w: Writer, doc: DocumentFile, keys: dict[str, int], report: SeedReport) -> None:
     for s in doc.sources:
         if s.key in keys:
             raise SeedError(f"source key '{s.key}' is used twice")
@@ -334,13 +324,9 @@ async def _load_document(
             organism=c.organism,
             condition=c.condition,
             cohort=claim_cmds.CohortInput(**c.cohort.model_dump()) if c.cohort else None,
-            comparator=claim_cmds.CohortInput(**c.comparator.model_dump())
-            if c.comparator
-            else None,
+            comparator=claim_cmds.CohortInput(**c.comparator.model_dump()) if c.comparator else None,
             sample_type=c.sample_type,
-            statistics=claim_cmds.StatisticsInput(**c.statistics.model_dump())
-            if c.statistics
-            else None,
+            statistics=claim_cmds.StatisticsInput(**c.statistics.model_dump()) if c.statistics else None,
             source=_ref(keys, c.source, where),
             evidence=[
                 claim_cmds.EvidenceInput(
@@ -364,8 +350,6 @@ async def _load_document(
             if [e.code for e in exc.errors] == [UserErrorCode.DUPLICATE]:
                 report.existing["claims"] += 1
                 continue
-            raise StoreError(
-                [type(e)(e.code, e.message, (where, *e.field)) for e in exc.errors]
-            ) from None
+            raise StoreError([type(e)(e.code, e.message, (where, *e.field)) for e in exc.errors]) from None
         await savepoint.commit()
         report.created["claims"] += 1

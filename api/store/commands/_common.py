@@ -23,9 +23,7 @@ def required_label(value: str | None, max_len: int, *field: str) -> str:
     if not text:
         raise invalid(f"{field[-1]} must not be empty", *field)
     if len(text) > max_len:
-        raise invalid(
-            f"{field[-1]} is {len(text)} characters; at most {max_len} are allowed", *field
-        )
+        raise invalid(f"{field[-1]} is {len(text)} characters; at most {max_len} are allowed", *field)
     return text
 
 
@@ -36,9 +34,7 @@ def optional_label(value: str | None, max_len: int, *field: str) -> str | None:
     if not text:
         return None
     if len(text) > max_len:
-        raise invalid(
-            f"{field[-1]} is {len(text)} characters; at most {max_len} are allowed", *field
-        )
+        raise invalid(f"{field[-1]} is {len(text)} characters; at most {max_len} are allowed", *field)
     return text
 
 

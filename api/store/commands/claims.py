@@ -13,6 +13,7 @@ from api.store.db import Writer
 from api.store.errors import StoreError, UserErrorCode, invalid
 from api.store.ids import to_global_id
 from api.store.resolve import resolve_id, resolve_source_id
+from api.store.search import refresh_claim_search
 from schema.bearing import target_level_direction
 from schema.claims import claim_fingerprint
 from schema.enums import (
@@ -116,9 +117,7 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
     if (data.target is None or not data.target.strip()) == (
         data.intervention is None or not data.intervention.strip()
     ):
-        errors.append(
-            invalid("give exactly one of target and intervention as the claim's subject", "target")
-        )
+        errors.append(invalid("give exactly one of target and intervention as the claim's subject", "target"))
     if not data.evidence:
         errors.append(invalid("a claim needs at least one quote from its source", "evidence"))
     if len(data.evidence) > MAX_EVIDENCE:
@@ -136,9 +135,7 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
     await r.take("outcome", resolve_id(s, VocabularyKind.OUTCOME, data.outcome, ("outcome",)))
     await r.take("organism", resolve_id(s, VocabularyKind.ORGANISM, data.organism, ("organism",)))
     if data.condition and data.condition.strip():
-        await r.take(
-            "condition", resolve_id(s, VocabularyKind.CONDITION, data.condition, ("condition",))
-        )
+        await r.take("condition", resolve_id(s, VocabularyKind.CONDITION, data.condition, ("condition",)))
     await r.take("source", resolve_source_id(s, data.source, ("source",)))
     evidence_sources: list[int | None] = []
     for index, ev in enumerate(data.evidence):
@@ -175,9 +172,7 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
     if data.cohort is not None:
         cohort_id = await _cohort_id(w, data.cohort, source_id, organism_id, r, "cohort")
     if data.comparator is not None:
-        comparator_id = await _cohort_id(
-            w, data.comparator, source_id, organism_id, r, "comparator"
-        )
+        comparator_id = await _cohort_id(w, data.comparator, source_id, organism_id, r, "comparator")
 
     claim = Claim(
         statement=statement,
@@ -200,9 +195,7 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
     )
     claim.fingerprint = fingerprint_of(claim)
     duplicate = await s.scalar(
-        sa.select(Claim.id).where(
-            Claim.fingerprint == claim.fingerprint, Claim.status.in_(LIVE_STATUSES)
-        )
+        sa.select(Claim.id).where(Claim.fingerprint == claim.fingerprint, Claim.status.in_(LIVE_STATUSES))
     )
     if duplicate is not None:
         raise StoreError.one(
@@ -228,15 +221,14 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
     ]
     await s.execute(sa.insert(Evidence), evidence_rows)
     await write_claim_targets(w, claim)
+    await refresh_claim_search(s, [claim.id])
     w.record(
         "claim.create",
         "Claim",
         claim.id,
         after={
             **claim_snapshot(claim),
-            "evidence": [
-                {k: v for k, v in row.items() if k != "claim_id"} for row in evidence_rows
-            ],
+            "evidence": [{k: v for k, v in row.items() if k != "claim_id"} for row in evidence_rows],
         },
     )
     return claim
@@ -267,9 +259,7 @@ def _check_statistics(errors: list[StoreError], stats: StatisticsInput | None) -
     }
     for key, value in values.items():
         if value is not None and not math.isfinite(value):
-            errors.append(
-                invalid(f"{names[key]} must be a finite number", "statistics", names[key])
-            )
+            errors.append(invalid(f"{names[key]} must be a finite number", "statistics", names[key]))
     if stats.p_value is not None and not 0 <= stats.p_value <= 1:
         errors.append(invalid("pValue must be between 0 and 1", "statistics", "pValue"))
     if stats.ci_low is not None and stats.ci_high is not None and stats.ci_low > stats.ci_high:
@@ -300,15 +290,11 @@ async def _cohort_id(
         "size": data.size,
         "female_count": data.female_count,
         "condition_id": r.ids.get(f"{name}.condition"),
-        "treatment_status": optional_label(
-            data.treatment_status, MAX_LABEL, name, "treatmentStatus"
-        ),
+        "treatment_status": optional_label(data.treatment_status, MAX_LABEL, name, "treatmentStatus"),
         "sample_type": optional_label(data.sample_type, 100, name, "sampleType"),
     }
     existing = (
-        await w.session.execute(
-            sa.select(Cohort).where(Cohort.source_id == source_id, Cohort.label == label)
-        )
+        await w.session.execute(sa.select(Cohort).where(Cohort.source_id == source_id, Cohort.label == label))
     ).scalar_one_or_none()
     if existing is not None:
         for key, value in wanted.items():
@@ -320,9 +306,7 @@ async def _cohort_id(
                     key,
                 )
         if existing.organism_id != organism_id:
-            raise invalid(
-                f"cohort '{label}' belongs to another organism than the claim", name, "label"
-            )
+            raise invalid(f"cohort '{label}' belongs to another organism than the claim", name, "label")
         return existing.id  # type: ignore[return-value]
     cohort = Cohort(source_id=source_id, label=label, organism_id=organism_id, **wanted)
     w.session.add(cohort)

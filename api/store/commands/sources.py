@@ -68,9 +68,7 @@ async def create_source(w: Writer, data: SourceInput) -> Source:
     if doi and await w.session.scalar(sa.select(Source.id).where(Source.doi == doi)):
         raise StoreError.one(UserErrorCode.DUPLICATE, f"a source with DOI {doi} exists", ("doi",))
     if pmid and await w.session.scalar(sa.select(Source.id).where(Source.pmid == pmid)):
-        raise StoreError.one(
-            UserErrorCode.DUPLICATE, f"a source with PMID {pmid} exists", ("pmid",)
-        )
+        raise StoreError.one(UserErrorCode.DUPLICATE, f"a source with PMID {pmid} exists", ("pmid",))
     derived_from_id = None
     if data.derived_from and data.derived_from.strip():
         derived_from_id = await resolve_source_id(w.session, data.derived_from, ("derivedFrom",))
@@ -80,9 +78,7 @@ async def create_source(w: Writer, data: SourceInput) -> Source:
         title=title,
         authors=authors,
         venue=venue,
-        year=data.year
-        if data.year is not None
-        else (data.published.year if data.published else None),
+        year=data.year if data.year is not None else (data.published.year if data.published else None),
         published=data.published,
         doi=doi,
         pmid=pmid,

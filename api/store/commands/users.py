@@ -18,9 +18,7 @@ _ORCID = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
 SEED_USER = "seed"
 
 
-async def create_user(
-    w: Writer, name: str, role: Role, orcid: str | None = None
-) -> tuple[User, str]:
+async def create_user(w: Writer, name: str, role: Role, orcid: str | None = None) -> tuple[User, str]:
     """Create a user and their first API token; returns (user, token)."""
     if not _NAME.match(name):
         raise invalid(
@@ -37,9 +35,7 @@ async def create_user(
     w.session.add(user)
     await w.session.flush()
     token = await issue_token(w, user)
-    w.record(
-        "user.create", "User", user.id, after={"name": name, "role": role.value, "orcid": orcid}
-    )
+    w.record("user.create", "User", user.id, after={"name": name, "role": role.value, "orcid": orcid})
     return user, token
 
 

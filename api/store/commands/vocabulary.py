@@ -83,9 +83,7 @@ class OutcomeInput:
 class _Names:
     """The names an entity answers to, de-duplicated by normalised key, preferred first."""
 
-    rows: list[tuple[str, str, bool]] = field(
-        default_factory=list
-    )  # (alias, normalized, preferred)
+    rows: list[tuple[str, str, bool]] = field(default_factory=list)  # (alias, normalized, preferred)
 
     @classmethod
     def build(cls, preferred: str, others: Sequence[str], field_name: str = "aliases") -> _Names:
@@ -255,9 +253,7 @@ async def _resolve_action_targets(w: Writer, actions: Sequence[ActionInput]) -> 
     return ids
 
 
-async def _insert_action(
-    w: Writer, intervention_id: int, target_id: int, action: TargetAction
-) -> None:
+async def _insert_action(w: Writer, intervention_id: int, target_id: int, action: TargetAction) -> None:
     await w.session.execute(
         sa.insert(InterventionAction).values(
             intervention_id=intervention_id, target_id=target_id, action=action
@@ -266,9 +262,7 @@ async def _insert_action(
     # Claims already made about this intervention now bear on the target too.
     claims = (
         await w.session.execute(
-            sa.select(Claim.id, Claim.direction).where(
-                Claim.subject_intervention_id == intervention_id
-            )
+            sa.select(Claim.id, Claim.direction).where(Claim.subject_intervention_id == intervention_id)
         )
     ).all()
     if claims:
@@ -342,9 +336,7 @@ async def create_condition(w: Writer, data: ConditionInput) -> Condition:
                 )
             )
         ).all()
-        lineage += [
-            {"ancestor_id": a, "descendant_id": condition_id, "depth": d + 1} for a, d in ancestors
-        ]
+        lineage += [{"ancestor_id": a, "descendant_id": condition_id, "depth": d + 1} for a, d in ancestors]
     await w.session.execute(sa.insert(ConditionLineage), lineage)
     w.record(
         "condition.create",
@@ -372,9 +364,7 @@ async def create_organism(w: Writer, data: OrganismInput) -> Organism:
             UserErrorCode.DUPLICATE, f"NCBITaxon:{data.taxon_id} already exists", ("taxonId",)
         )
     await _check_names_free(w, vocab, names, "scientificName")
-    organism = Organism(
-        taxon_id=data.taxon_id, scientific_name=names.rows[0][0], common_name=common
-    )
+    organism = Organism(taxon_id=data.taxon_id, scientific_name=names.rows[0][0], common_name=common)
     organism_id = await _insert_entity(w, organism)
     await _insert_names(w, vocab, organism_id, names)
     w.record(

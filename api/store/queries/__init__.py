@@ -1,0 +1,1 @@
+"""Store queries: every read claimsdb makes (filters, keyset pages, batched loads)."""

@@ -1,0 +1,58 @@
+"""Full-text search over claims: keeping `claim_search` current, and matching against it."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from schema.tables import Claim, ClaimSearch, Evidence
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_FTS_TABLE = sa.table("claim_fts", sa.column("rowid"))
+
+
+async def refresh_claim_search(session: AsyncSession, claim_ids: list[int]) -> None:
+    """Rewrite the searchable text (statement + quotes) of these claims."""
+    if not claim_ids:
+        return
+    # .all(): a Result has .keys(), so dict() would take it for a mapping.
+    result = await session.execute(sa.select(Claim.id, Claim.statement).where(Claim.id.in_(claim_ids)))
+    statements = dict(result.tuples().all())
+    quotes: dict[int, list[str]] = {cid: [] for cid in claim_ids}
+    rows = await session.execute(
+        sa.select(Evidence.claim_id, Evidence.quote)
+        .where(Evidence.claim_id.in_(claim_ids))
+        .order_by(Evidence.claim_id, Evidence.position)
+    )
+    for claim_id, quote in rows.tuples():
+        quotes[claim_id].append(quote)
+    await session.execute(sa.delete(ClaimSearch).where(ClaimSearch.claim_id.in_(claim_ids)))
+    await session.execute(
+        sa.insert(ClaimSearch),
+        [
+            {"claim_id": cid, "document": "\n".join([statements[cid], *quotes[cid]])}
+            for cid in claim_ids
+            if cid in statements
+        ],
+    )
+
+
+def text_match(dialect: str, text: str) -> sa.ColumnElement[bool]:
+    """A condition on Claim.id: the claim's statement or quotes contain all the words of `text`
+    (stemmed: "decreased" finds "decrease"). Uses the native index of each database."""
+    words = _WORD.findall(text)
+    if not words:
+        return sa.false()
+    if dialect == "sqlite":
+        # Each word quoted, so FTS5 operators in user input are taken as plain words.
+        query = " ".join('"' + w.replace('"', "") + '"' for w in words[:32])
+        matching = sa.select(_FTS_TABLE.c.rowid).where(
+            sa.text("claim_fts MATCH :fts_query").bindparams(fts_query=query)
+        )
+        return Claim.id.in_(matching)
+    english = sa.literal_column("'english'::regconfig")
+    vector = sa.func.to_tsvector(english, ClaimSearch.document)
+    query = sa.func.plainto_tsquery(english, " ".join(words[:32]))
+    return Claim.id.in_(sa.select(ClaimSearch.claim_id).where(vector.op("@@")(query)))
