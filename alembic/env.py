@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from alembic import context
 from api.settings import Settings
 from api.store.db import make_engine
+from api.store.migrations import include_name
 from schema import tables  # noqa: F401  (registers every table on the metadata)
 from schema.base import metadata
 
@@ -24,20 +25,11 @@ def _settings() -> Settings:
     return Settings(database_url=url) if url else Settings()
 
 
-# Native full-text objects made by hand in migration 0002: the FTS5 table and its shadow
-# tables on SQLite, the tsvector expression index on PostgreSQL. They have no model.
-_HAND_MADE = ("claim_fts", "ix_claim_search_tsv")
-
-
-def _include_name(name: str | None, type_: str, _parents: dict[str, str | None]) -> bool:
-    return not (name and type_ in ("table", "index") and name.startswith(_HAND_MADE))
-
-
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        include_name=_include_name,
+        include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=False,

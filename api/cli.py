@@ -213,7 +213,7 @@ def users_list() -> None:
             rows = await session.execute(
                 sa.select(User.name, User.role, User.orcid, User.active, live).order_by(User.name)
             )
-            return list(rows.tuples())
+            return [tuple(r) for r in rows.all()]
 
     rows = run(lambda: _with_db(go))
     table = Table("name", "role", "orcid", "active", "live tokens")

@@ -23,7 +23,7 @@ _DISPLAY = {
     "ncbitaxon": "NCBITaxon",
     "pubchem.compound": "PubChem.Compound",
     "omim": "OMIM",
-    "orphanet": "Orphanet",
+    "orpha": "Orphanet",
 }
 
 _SHAPE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9._-]*)\s*:\s*(\S+)\s*$")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 _DOI_PREFIXES = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|info:doi/)", flags=re.IGNORECASE)
-_DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
+_DOI_RE = re.compile(r"^10\.[0-9]{4,9}/\S+$")
 _PMID_PREFIXES = re.compile(
-    r"^(?:pmid:\s*|https?://(?:www\.)?(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed)/)",
+    r"^(?:pmid:?\s*|https?://(?:www\.)?(?:pubmed\.ncbi\.nlm\.nih\.gov|ncbi\.nlm\.nih\.gov/pubmed)/)",
     flags=re.IGNORECASE,
 )
 
@@ -32,7 +32,8 @@ def normalize_doi(value: str) -> str:
 
 def normalize_pmid(value: str | int) -> str:
     text = _PMID_PREFIXES.sub("", str(value).strip()).strip().rstrip("/")
-    if not text.isdigit() or len(text) > 9 or int(text) == 0:
+    # [0-9], not str.isdigit(): that also admits superscripts and other scripts' digits.
+    if not re.fullmatch(r"[0-9]{1,9}", text) or int(text) == 0:
         raise IdentifierError(f"'{value}' is not a PMID; expected a positive number such as 20406167")
     return str(int(text))
 

@@ -99,7 +99,7 @@ async def suggestions(session: AsyncSession, kind: VocabularyKind, name: str, li
             .where(vocab.alias_table.normalized < prefix + "\uffff")
             .limit(500)
         )
-        rows = list((await session.execute(stmt)).tuples())
+        rows = [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
         if rows:
             break
     by_key: dict[str, str] = {}

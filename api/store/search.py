@@ -17,16 +17,15 @@ async def refresh_claim_search(session: AsyncSession, claim_ids: list[int]) -> N
     """Rewrite the searchable text (statement + quotes) of these claims."""
     if not claim_ids:
         return
-    # .all(): a Result has .keys(), so dict() would take it for a mapping.
     result = await session.execute(sa.select(Claim.id, Claim.statement).where(Claim.id.in_(claim_ids)))
-    statements = dict(result.tuples().all())
+    statements = {cid: statement for cid, statement in result.all()}
     quotes: dict[int, list[str]] = {cid: [] for cid in claim_ids}
     rows = await session.execute(
         sa.select(Evidence.claim_id, Evidence.quote)
         .where(Evidence.claim_id.in_(claim_ids))
         .order_by(Evidence.claim_id, Evidence.position)
     )
-    for claim_id, quote in rows.tuples():
+    for claim_id, quote in rows:
         quotes[claim_id].append(quote)
     await session.execute(sa.delete(ClaimSearch).where(ClaimSearch.claim_id.in_(claim_ids)))
     await session.execute(
