@@ -257,6 +257,18 @@ def audit_verify() -> None:
     out.print(f"audit chain intact: {result.events} events verified")
 
 
+# --- schema -------------------------------------------------------------------------------
+
+
+@app.command("export-schema")
+def export_schema() -> None:
+    """Print the GraphQL schema (SDL); api/schema.graphql is this output, committed."""
+    from api.graphql.schema import build_schema
+    from api.settings import Settings as _Settings
+
+    print(build_schema(_Settings()).as_str())
+
+
 # --- serve --------------------------------------------------------------------------------
 
 

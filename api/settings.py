@@ -52,6 +52,18 @@ class Settings(BaseSettings):
     # Connection pool for PostgreSQL (per API worker process).
     pool_size: int = Field(default=10, ge=1)
 
+    # GraphQL safety limits (engineering.md rule 4). The defaults admit every query the frontend
+    # needs (a page of 100 claims with all their context costs about 2,500).
+    max_query_depth: int = Field(default=12, ge=1)
+    max_query_aliases: int = Field(default=30, ge=1)
+    max_query_tokens: int = Field(default=5000, ge=100)
+    max_query_cost: int = Field(default=10000, ge=1)
+    # Introspection and GraphiQL are on for the embedded default; turn them off in production.
+    introspection: bool = True
+    graphiql: bool = True
+    # Origins allowed to call the API from a browser (CORS), e.g. ["https://app.example.org"].
+    cors_origins: list[str] = []
+
     @field_validator("database_url")
     @classmethod
     def _valid_url(cls, value: str) -> str:

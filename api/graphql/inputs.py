@@ -1,0 +1,98 @@
+"""Input types for reads: filters and orderings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+
+from api.graphql.types.enums import (
+    ClaimOrderField,
+    ClaimStatus,
+    EffectDirection,
+    EvidenceType,
+    Modality,
+    OrderDirection,
+    SourceKind,
+)
+from api.store.queries.claims import ClaimFilterSpec
+
+
+@strawberry.input(
+    description=(
+        "Narrow a list of claims. Names (target, intervention, condition, organism, outcome) accept "
+        "the preferred label, any alias (case-, space-, hyphen- and Greek-insensitive) or a CURIE; "
+        "an unknown name matches nothing. All given fields must hold (AND)."
+    )
+)
+class ClaimFilter:
+    target: str | None = strawberry.field(
+        default=None,
+        description="Claims whose subject is the target, or an intervention acting on it.",
+    )
+    intervention: str | None = strawberry.field(default=None, description="Claims about this intervention.")
+    condition: str | None = strawberry.field(
+        default=None, description="The condition or any of its descendants (MS includes RRMS, SPMS, CIS)."
+    )
+    organism: str | None = strawberry.field(
+        default=None, description="Scientific or common name, or NCBITaxon CURIE."
+    )
+    outcome: str | None = None
+    direction: list[EffectDirection] | None = strawberry.field(
+        default=None, description="The claim's own direction (as its source states it)."
+    )
+    modality: list[Modality] | None = None
+    evidence_type: list[EvidenceType] | None = None
+    source_kind: list[SourceKind] | None = None
+    status: list[ClaimStatus] | None = strawberry.field(
+        default=None,
+        description="Statuses to include, within what the viewer may see (readers: ACCEPTED only).",
+    )
+    source: str | None = strawberry.field(default=None, description="A DOI, PMID, URL or source global ID.")
+    has_conflict: bool | None = strawberry.field(
+        default=None,
+        description="Only claims that do (true) or do not (false) oppose another visible claim.",
+    )
+    text: str | None = strawberry.field(
+        default=None, description="Words that must all occur in the statement or the quotes (stemmed)."
+    )
+    min_cohort_size: int | None = None
+    published_from: date | None = strawberry.field(
+        default=None, description="Sources dated only by year count as published within that year."
+    )
+    published_to: date | None = None
+
+    def to_spec(self) -> ClaimFilterSpec:
+        return ClaimFilterSpec(
+            target=self.target,
+            intervention=self.intervention,
+            condition=self.condition,
+            organism=self.organism,
+            outcome=self.outcome,
+            direction=self.direction,
+            modality=self.modality,
+            evidence_type=self.evidence_type,
+            source_kind=self.source_kind,
+            status=self.status,
+            source=self.source,
+            has_conflict=self.has_conflict,
+            text=self.text,
+            min_cohort_size=self.min_cohort_size,
+            published_from=self.published_from,
+            published_to=self.published_to,
+        )
+
+
+@strawberry.input(description="Sort order for claims; ties are broken by ID.")
+class ClaimOrder:
+    field: ClaimOrderField
+    direction: OrderDirection
+
+
+@strawberry.input(description="Narrow a list of sources.")
+class SourceFilter:
+    kind: list[SourceKind] | None = None
+    text: str | None = strawberry.field(default=None, description="Words in the title, venue or authors.")
+    derived_from: str | None = strawberry.field(
+        default=None, description="Sources that retell this one (DOI, PMID, URL or global ID)."
+    )

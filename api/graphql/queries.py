@@ -1,0 +1,181 @@
+"""The root Query type."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.graphql.inputs import ClaimFilter, ClaimOrder, SourceFilter
+from api.graphql.types.claims import Claim, resolve_claims
+from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
+from api.graphql.types.sources import Cohort, Source, User
+from api.graphql.types.summary import EvidenceCell, EvidenceSummary
+from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
+from api.store.ids import from_global_id
+from api.store.queries.summary import evidence_summary
+from api.store.queries.vocabulary import source_by_identifier, sources_page, vocabulary_page
+from api.store.resolve import lookup_id
+from schema.enums import VocabularyKind
+
+MAX_NODES = 100
+
+# Global ID type name → (loader attribute, GraphQL type).
+_NODE_TYPES = {
+    "Claim": ("claim", Claim),
+    "Target": ("target", Target),
+    "Intervention": ("intervention", Intervention),
+    "Condition": ("condition", Condition),
+    "Organism": ("organism", Organism),
+    "Outcome": ("outcome", Outcome),
+    "Cohort": ("cohort", Cohort),
+    "Source": ("source", Source),
+    "User": ("user", User),
+}
+
+
+async def load_node(info: GraphQLInfo, global_id: str) -> Node | None:
+    """Any object by global ID; null when unknown, malformed or not visible to the viewer."""
+    parsed = from_global_id(global_id)
+    if parsed is None or parsed[0] not in _NODE_TYPES or not parsed[1].isdigit():
+        return None
+    loader_name, node_type = _NODE_TYPES[parsed[0]]
+    row = await getattr(info.context.loaders, loader_name).load(int(parsed[1]))
+    if row is None:
+        return None
+    if node_type is Claim and not info.context.visibility.allows(row.status, row.created_by_id):
+        return None
+    return node_type.from_row(row)
+
+
+async def _vocabulary(info: GraphQLInfo, kind: VocabularyKind, search: str | None, first, after, convert):  # type: ignore[no-untyped-def]
+    ctx = info.context
+    request = page_request(first, after, None, None)
+    async with ctx.db.read() as session:
+        page = await paged(vocabulary_page(session, kind, search, request, ctx.db.read))
+    return to_connection(page, convert)
+
+
+async def _find(info: GraphQLInfo, kind: VocabularyKind, name: str):  # type: ignore[no-untyped-def]
+    async with info.context.db.read() as session:
+        return await lookup_id(session, kind, name)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by its global ID; null if unknown or not visible to you.")
+    async def node(self, info: GraphQLInfo, id: strawberry.ID) -> Node | None:
+        return await load_node(info, id)
+
+    @strawberry.field(description=f"Several objects by global ID, in order (at most {MAX_NODES}).")
+    async def nodes(self, info: GraphQLInfo, ids: list[strawberry.ID]) -> list[Node | None]:
+        from api.graphql.errors import ClientError
+
+        if len(ids) > MAX_NODES:
+            raise ClientError(f"at most {MAX_NODES} ids per request; got {len(ids)}")
+        return [await load_node(info, i) for i in ids]
+
+    @strawberry.field(description="Who you are, from your API token; null without one.")
+    async def viewer(self, info: GraphQLInfo) -> User | None:
+        actor = info.context.actor
+        if actor.user_id is None:
+            return None
+        row = await info.context.loaders.user.load(actor.user_id)
+        return User.from_row(row) if row else None
+
+    @strawberry.field(description="Claims, filtered and ordered (default: newest first).")
+    async def claims(
+        self,
+        info: GraphQLInfo,
+        filter: ClaimFilter | None = None,
+        order_by: ClaimOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Claim]:
+        return await resolve_claims(info, filter, order_by, first, after, last, before)
+
+    @strawberry.field(description="A target by symbol, alias or CURIE (IL-6R, il6r, CD126, HGNC:6019).")
+    async def target(self, info: GraphQLInfo, symbol: str) -> Target | None:
+        found = await _find(info, VocabularyKind.TARGET, symbol)
+        return Target.from_row(await info.context.loaders.target.load(found)) if found else None
+
+    @strawberry.field(description="Targets in symbol order; `search` matches any of their names.")
+    async def targets(
+        self, info: GraphQLInfo, search: str | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[Target]:
+        return await _vocabulary(info, VocabularyKind.TARGET, search, first, after, Target.from_row)
+
+    @strawberry.field(description="An intervention by name, alias or CURIE.")
+    async def intervention(self, info: GraphQLInfo, name: str) -> Intervention | None:
+        found = await _find(info, VocabularyKind.INTERVENTION, name)
+        return Intervention.from_row(await info.context.loaders.intervention.load(found)) if found else None
+
+    @strawberry.field
+    async def interventions(
+        self, info: GraphQLInfo, search: str | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[Intervention]:
+        return await _vocabulary(
+            info, VocabularyKind.INTERVENTION, search, first, after, Intervention.from_row
+        )
+
+    @strawberry.field
+    async def conditions(
+        self, info: GraphQLInfo, search: str | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[Condition]:
+        return await _vocabulary(info, VocabularyKind.CONDITION, search, first, after, Condition.from_row)
+
+    @strawberry.field
+    async def organisms(
+        self, info: GraphQLInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[Organism]:
+        return await _vocabulary(info, VocabularyKind.ORGANISM, None, first, after, Organism.from_row)
+
+    @strawberry.field
+    async def outcomes(
+        self, info: GraphQLInfo, search: str | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[Outcome]:
+        return await _vocabulary(info, VocabularyKind.OUTCOME, search, first, after, Outcome.from_row)
+
+    @strawberry.field(description="A source by DOI (any spelling) or PMID.")
+    async def source(
+        self, info: GraphQLInfo, doi: str | None = None, pmid: str | None = None
+    ) -> Source | None:
+        async with info.context.db.read() as session:
+            row = await source_by_identifier(session, doi, pmid)
+        return Source.from_row(row) if row else None
+
+    @strawberry.field(description="Sources, newest first.")
+    async def sources(
+        self,
+        info: GraphQLInfo,
+        filter: SourceFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Source]:
+        ctx = info.context
+        request = page_request(first, after, None, None)
+        f = filter or SourceFilter()
+        async with ctx.db.read() as session:
+            page = await paged(sources_page(session, f.kind, f.text, f.derived_from, request, ctx.db.read))
+        return to_connection(page, Source.from_row)
+
+    @strawberry.field(description="What the visible claims bearing on a target say, cell by cell.")
+    async def evidence_summary(
+        self, info: GraphQLInfo, target: str, filter: ClaimFilter | None = None
+    ) -> EvidenceSummary:
+        ctx = info.context
+        target_id = await _find(info, VocabularyKind.TARGET, target)
+        if target_id is None:
+            return EvidenceSummary(target=None, cells=[], total=0)
+        spec = filter.to_spec() if filter else None
+        from api.store.queries.claims import ClaimFilterSpec
+
+        async with ctx.db.read() as session:
+            cells, total = await evidence_summary(
+                session, target_id, spec or ClaimFilterSpec(), ctx.visibility
+            )
+        return EvidenceSummary(
+            target=Target.from_row(await ctx.loaders.target.load(target_id)),
+            cells=[EvidenceCell(direction=c.direction, count=c.count, _cell=c) for c in cells],
+            total=total,
+        )

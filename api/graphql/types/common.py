@@ -1,0 +1,85 @@
+"""Relay plumbing shared by every type: Node, PageInfo, generic connections, the JSON scalar."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, NewType, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.context import Context
+from api.graphql.errors import ClientError
+from api.store.queries.pagination import Page, PageArgumentError, PageRequest
+
+T = TypeVar("T")
+
+JSON = strawberry.scalar(
+    NewType("JSON", object),
+    description="Any JSON value (used for the before and after of audit events).",
+    serialize=lambda v: v,
+    parse_value=lambda v: v,
+)
+
+GraphQLInfo = Info[Context, None]
+
+
+@strawberry.interface(description="An object with a global ID, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Opaque global ID.")
+
+
+@strawberry.type(description="Where a page stands in its list (Relay).")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Pass as `after` or `before` to page from here.")
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    nodes: list[T] = strawberry.field(description="The page's objects, without cursors.")
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many objects the whole list holds (exact).")
+    async def total_count(self) -> int:
+        return await self._count()
+
+
+def page_request(first: int | None, after: str | None, last: int | None, before: str | None) -> PageRequest:
+    try:
+        return PageRequest(first, after, last, before).validated()
+    except PageArgumentError as exc:
+        raise ClientError(str(exc)) from None
+
+
+def to_connection(page: Page, convert: Callable[[Any], T]) -> Connection[T]:
+    nodes = [convert(row) for row in page.rows]
+    return Connection(
+        edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
+        nodes=nodes,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        ),
+        _count=page.count,
+    )
+
+
+async def paged(coro: Awaitable[Page]) -> Page:
+    """Await a store page, turning bad cursors into client errors."""
+    try:
+        return await coro
+    except PageArgumentError as exc:
+        raise ClientError(str(exc)) from None
