@@ -13,6 +13,7 @@ from api.store.db import Database
 from api.store.queries import batch
 from schema.enums import VocabularyKind
 from schema.tables import (
+    AuditEvent,
     Claim,
     Cohort,
     Condition,
@@ -37,6 +38,7 @@ class Loaders:
         self.cohort = self._rows(Cohort)
         self.source = self._rows(Source)
         self.user = self._rows(User)
+        self.audit_event = self._rows(AuditEvent)
         self.evidence_by_claim = self._lists(batch.evidence_by_claim)
         self.targets_by_claim = self._lists(batch.targets_by_claim)
         self.reviews_by_claim = self._lists(batch.reviews_by_claim)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import strawberry
 
+from api.graphql.auth import require_role
 from api.graphql.inputs import ClaimFilter, ClaimOrder, SourceFilter
+from api.graphql.types.audit import AuditEvent, AuditFilter, resolve_audit
 from api.graphql.types.claims import Claim, resolve_claims
 from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
 from api.graphql.types.sources import Cohort, Source, User
 from api.graphql.types.summary import EvidenceCell, EvidenceSummary
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
 from api.store.ids import from_global_id
+from api.store.queries.audit import AuditFilterSpec
 from api.store.queries.summary import evidence_summary
 from api.store.queries.vocabulary import source_by_identifier, sources_page, vocabulary_page
 from api.store.resolve import lookup_id
-from schema.enums import VocabularyKind
+from schema.enums import Role, VocabularyKind
 
 MAX_NODES = 100
 
@@ -29,6 +32,7 @@ _NODE_TYPES = {
     "Cohort": ("cohort", Cohort),
     "Source": ("source", Source),
     "User": ("user", User),
+    "AuditEvent": ("audit_event", None),
 }
 
 
@@ -38,6 +42,12 @@ async def load_node(info: GraphQLInfo, global_id: str) -> Node | None:
     if parsed is None or parsed[0] not in _NODE_TYPES or not parsed[1].isdigit():
         return None
     loader_name, node_type = _NODE_TYPES[parsed[0]]
+    if node_type is None:  # audit events: reviewers only, like the log itself
+        from api.graphql.types.audit import AuditEvent
+
+        if not info.context.actor.can(Role.REVIEWER):
+            return None
+        node_type = AuditEvent
     row = await getattr(info.context.loaders, loader_name).load(int(parsed[1]))
     if row is None:
         return None
@@ -158,6 +168,18 @@ class Query:
         async with ctx.db.read() as session:
             page = await paged(sources_page(session, f.kind, f.text, f.derived_from, request, ctx.db.read))
         return to_connection(page, Source.from_row)
+
+    @strawberry.field(description="The audit log, newest first. Needs the reviewer role.")
+    async def audit_log(
+        self,
+        info: GraphQLInfo,
+        filter: AuditFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AuditEvent]:
+        require_role(info, Role.REVIEWER, "reading the audit log")
+        spec = filter.to_spec() if filter else AuditFilterSpec()
+        return await resolve_audit(info, spec, first, after, newest_first=True)
 
     @strawberry.field(description="What the visible claims bearing on a target say, cell by cell.")
     async def evidence_summary(

@@ -16,13 +16,15 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.graphql.errors import should_mask
 from api.graphql.limits import CostLimiter
+from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
+from api.graphql.types.audit import AuditEvent
 from api.graphql.types.claims import Claim
 from api.graphql.types.sources import Cohort, Source, User
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
 from api.settings import Settings
 
-NODE_TYPES = [Claim, Target, Intervention, Condition, Organism, Outcome, Cohort, Source, User]
+NODE_TYPES = [Claim, Target, Intervention, Condition, Organism, Outcome, Cohort, Source, User, AuditEvent]
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -39,6 +41,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions.append(DisableIntrospection())
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         types=NODE_TYPES,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=True),

@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from api.graphql.inputs import ClaimFilter, ClaimOrder
+from api.graphql.types.audit import AuditEvent, resolve_audit
 from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
 from api.graphql.types.enums import (
     ClaimOrderField,
@@ -22,6 +23,7 @@ from api.graphql.types.enums import (
 from api.graphql.types.sources import Cohort, Source, User
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
 from api.store.ids import to_global_id
+from api.store.queries.audit import AuditFilterSpec
 from api.store.queries.claims import ClaimFilterSpec, ClaimScope, claims_page
 from schema import tables as t
 
@@ -164,6 +166,13 @@ class Claim(Node):
     async def reviews(self, info: GraphQLInfo) -> list[Review]:
         rows = await info.context.loaders.reviews_by_claim.load(self._row.id)
         return [Review(decision=r.decision, comment=r.comment, at=r.at, _row=r) for r in rows]
+
+    @strawberry.field(description="Every recorded change to this claim, oldest first.")
+    async def history(
+        self, info: GraphQLInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEvent]:
+        spec = AuditFilterSpec(entity_type="Claim", entity_id=self._row.id)
+        return await resolve_audit(info, spec, first, after, newest_first=False)
 
     @strawberry.field(description="Who entered the claim.")
     async def created_by(self, info: GraphQLInfo) -> User | None:

@@ -113,7 +113,7 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
     errors: list[StoreError] = []
     statement = _checked(errors, lambda: required_label(data.statement, MAX_STATEMENT, "statement"))
     sample_type = _checked(errors, lambda: optional_label(data.sample_type, 100, "sampleType"))
-    stats = _check_statistics(errors, data.statistics)
+    stats = check_statistics(errors, data.statistics)
     if (data.target is None or not data.target.strip()) == (
         data.intervention is None or not data.intervention.strip()
     ):
@@ -242,7 +242,7 @@ def _checked(errors: list[StoreError], fn):  # type: ignore[no-untyped-def]
         return None
 
 
-def _check_statistics(errors: list[StoreError], stats: StatisticsInput | None) -> dict:
+def check_statistics(errors: list[StoreError], stats: StatisticsInput | None) -> dict:
     if stats is None:
         return {}
     values = {

@@ -1,0 +1,496 @@
+"""The contract's mutations: one `input`, a payload with the changed object and `userErrors`.
+
+Each mutation checks the caller's role (top-level UNAUTHENTICATED / FORBIDDEN), then runs one
+store command in one write transaction. Business-rule failures come back as userErrors with the
+input path; nothing is stored then. A write that meets a busy SQLite database is retried a few
+times before the client is told to retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any, TypeVar
+
+import strawberry
+from sqlalchemy.exc import IntegrityError
+
+from api.graphql.auth import require_role
+from api.graphql.errors import ClientError
+from api.graphql.queries import load_node
+from api.graphql.types.claims import Claim
+from api.graphql.types.common import GraphQLInfo, Node
+from api.graphql.types.enums import (
+    EffectDirection,
+    EvidenceType,
+    Modality,
+    ReviewDecision,
+    SourceKind,
+    Stance,
+    TargetAction,
+    UserErrorCode,
+)
+from api.graphql.types.sources import Source
+from api.graphql.types.vocabulary import Condition, Intervention, Outcome, Target
+from api.store.commands import claims as claim_cmds
+from api.store.commands import lifecycle
+from api.store.commands import sources as source_cmds
+from api.store.commands import vocabulary as vocab_cmds
+from api.store.db import Writer
+from api.store.errors import DatabaseBusy, StoreError
+from api.store.errors import UserErrorCode as StoreCode
+from api.store.ids import from_global_id, int_id_of
+from schema.enums import Role, VocabularyKind
+
+T = TypeVar("T")
+BUSY_RETRIES = 3
+
+
+@strawberry.type(description="Why a mutation refused its input; `field` is the input path.")
+class UserError:
+    field: list[str] | None
+    message: str
+    code: UserErrorCode
+
+
+def _camel(segment: str) -> str:
+    head, *rest = segment.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _user_errors(exc: StoreError) -> list[UserError]:
+    return [
+        UserError(field=["input", *[_camel(f) for f in e.field]], message=e.message, code=e.code)
+        for e in exc.errors
+    ]
+
+
+async def run(
+    info: GraphQLInfo, role: Role, what: str, command: Callable[[Writer], Awaitable[T]]
+) -> tuple[T | None, list[UserError]]:
+    ctx = info.context
+    actor = require_role(info, role, what)
+    for attempt in range(BUSY_RETRIES):
+        try:
+            async with ctx.db.write(actor, ctx.request_id) as writer:
+                result = await command(writer)
+            return result, []
+        except StoreError as exc:
+            return None, _user_errors(exc)
+        except IntegrityError:
+            # A concurrent writer made the same row between our check and our insert.
+            return None, [
+                UserError(
+                    field=["input"],
+                    message="a concurrent change created the same record; reload and try again",
+                    code=StoreCode.DUPLICATE,
+                )
+            ]
+        except DatabaseBusy:
+            if attempt == BUSY_RETRIES - 1:
+                raise ClientError(
+                    "the database is busy with other writes; retry shortly", "SERVICE_BUSY"
+                ) from None
+            await asyncio.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _claim_id(global_id: str) -> int:
+    found = int_id_of(global_id, "Claim")
+    if found is None:
+        raise StoreError.one(StoreCode.NOT_FOUND, f"'{global_id}' is not a claim ID", ("id",))
+    return found
+
+
+def _claim_payload(info: GraphQLInfo, row: Any, errors: list[UserError]) -> ClaimPayload:
+    if row is None:
+        return ClaimPayload(claim=None, user_errors=errors)
+    info.context.loaders.claim.prime(row.id, row, force=True)  # replace any stale cached row
+    return ClaimPayload(claim=Claim.from_row(row), user_errors=errors)
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+@strawberry.input
+class CreateSourceInput:
+    kind: SourceKind
+    title: str
+    authors: list[str] | None = None
+    venue: str | None = None
+    year: int | None = None
+    published: date | None = None
+    doi: str | None = None
+    pmid: str | None = None
+    url: str | None = None
+    peer_reviewed: bool | None = None
+    ai_generated: bool | None = None
+    derived_from: str | None = strawberry.field(default=None, description="DOI, PMID, URL or source ID.")
+
+
+@strawberry.input
+class CreateTargetInput:
+    symbol: str
+    name: str
+    kind: str
+    aliases: list[str] | None = None
+    xrefs: list[str] | None = None
+
+
+@strawberry.input
+class ActionInput:
+    target: str
+    action: TargetAction
+
+
+@strawberry.input
+class CreateInterventionInput:
+    name: str
+    kind: str
+    aliases: list[str] | None = None
+    xrefs: list[str] | None = None
+    actions: list[ActionInput] | None = None
+
+
+@strawberry.input
+class CreateConditionInput:
+    name: str
+    parent: str | None = None
+    aliases: list[str] | None = None
+    xrefs: list[str] | None = None
+
+
+@strawberry.input
+class CreateOutcomeInput:
+    name: str
+    kind: str
+    aliases: list[str] | None = None
+
+
+@strawberry.input
+class AddAliasInput:
+    entity: strawberry.ID
+    alias: str
+
+
+@strawberry.input(description="A study population; reused when the source already has one with this label.")
+class CohortInput:
+    label: str
+    size: int | None = None
+    female_count: int | None = None
+    condition: str | None = None
+    treatment_status: str | None = None
+    sample_type: str | None = None
+
+    def to_store(self) -> claim_cmds.CohortInput:
+        return claim_cmds.CohortInput(
+            self.label, self.size, self.female_count, self.condition, self.treatment_status, self.sample_type
+        )
+
+
+@strawberry.input
+class EvidenceInput:
+    quote: str
+    locator: str | None = None
+    stance: Stance | None = None
+    source: str | None = strawberry.field(default=None, description="Defaults to the claim's source.")
+
+    def to_store(self) -> claim_cmds.EvidenceInput:
+        return claim_cmds.EvidenceInput(self.quote, self.locator, self.stance, self.source)
+
+
+@strawberry.input
+class StatisticsInput:
+    effect_size: float | None = None
+    effect_measure: str | None = None
+    p_value: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    def to_store(self) -> claim_cmds.StatisticsInput:
+        return claim_cmds.StatisticsInput(
+            self.effect_size, self.effect_measure, self.p_value, self.ci_low, self.ci_high
+        )
+
+
+@strawberry.input
+class CreateClaimInput:
+    statement: str
+    outcome: str
+    direction: EffectDirection
+    modality: Modality
+    evidence_type: EvidenceType
+    organism: str
+    source: str = strawberry.field(description="DOI, PMID, URL or source global ID.")
+    evidence: list[EvidenceInput]
+    target: str | None = strawberry.field(default=None, description="Exactly one of target / intervention.")
+    intervention: str | None = None
+    condition: str | None = None
+    cohort: CohortInput | None = None
+    comparator: CohortInput | None = None
+    sample_type: str | None = None
+    statistics: StatisticsInput | None = None
+    submit: bool | None = strawberry.field(default=None, description="Create straight into SUBMITTED.")
+
+
+@strawberry.input(description="Fields left out stay as they are; `condition: null` clears the condition.")
+class UpdateClaimInput:
+    id: strawberry.ID
+    expected_version: int
+    statement: str | None = strawberry.UNSET
+    outcome: str | None = strawberry.UNSET
+    direction: EffectDirection | None = strawberry.UNSET
+    modality: Modality | None = strawberry.UNSET
+    evidence_type: EvidenceType | None = strawberry.UNSET
+    organism: str | None = strawberry.UNSET
+    condition: str | None = strawberry.UNSET
+    sample_type: str | None = strawberry.UNSET
+    statistics: StatisticsInput | None = strawberry.UNSET
+    comment: str | None = strawberry.field(default=None, description="Why; kept in the audit log.")
+
+
+@strawberry.input
+class AddEvidenceInput:
+    claim: strawberry.ID
+    expected_version: int
+    evidence: EvidenceInput
+
+
+@strawberry.input
+class ClaimTransitionInput:
+    id: strawberry.ID
+    expected_version: int
+
+
+@strawberry.input
+class ReviewClaimInput:
+    id: strawberry.ID
+    expected_version: int
+    decision: ReviewDecision
+    comment: str | None = strawberry.field(default=None, description="Required to reject or request changes.")
+
+
+@strawberry.input
+class RetractClaimInput:
+    id: strawberry.ID
+    expected_version: int
+    reason: str
+
+
+# --- payloads -------------------------------------------------------------------------------
+
+
+@strawberry.type
+class SourcePayload:
+    source: Source | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class TargetPayload:
+    target: Target | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class InterventionPayload:
+    intervention: Intervention | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ConditionPayload:
+    condition: Condition | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OutcomePayload:
+    outcome: Outcome | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class AliasPayload:
+    node: Node | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ClaimPayload:
+    claim: Claim | None
+    user_errors: list[UserError]
+
+
+_ALIAS_KINDS = {
+    "Target": VocabularyKind.TARGET,
+    "Intervention": VocabularyKind.INTERVENTION,
+    "Condition": VocabularyKind.CONDITION,
+    "Organism": VocabularyKind.ORGANISM,
+    "Outcome": VocabularyKind.OUTCOME,
+}
+
+_UPDATABLE = (
+    "statement",
+    "outcome",
+    "direction",
+    "modality",
+    "evidence_type",
+    "organism",
+    "condition",
+    "sample_type",
+)
+
+
+def _changes(data: UpdateClaimInput) -> lifecycle.ClaimChanges:
+    changes = lifecycle.ClaimChanges(comment=data.comment)
+    for name in _UPDATABLE:
+        value = getattr(data, name)
+        if value is not strawberry.UNSET:
+            setattr(changes, name, value)
+    if data.statistics is not strawberry.UNSET:
+        changes.statistics = data.statistics.to_store() if data.statistics is not None else None
+    return changes
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Add a document. DOI and PMID are unique in any spelling.")
+    async def create_source(self, info: GraphQLInfo, input: CreateSourceInput) -> SourcePayload:
+        data = source_cmds.SourceInput(
+            kind=input.kind, title=input.title, authors=input.authors or [], venue=input.venue,
+            year=input.year, published=input.published, doi=input.doi, pmid=input.pmid, url=input.url,
+            peer_reviewed=bool(input.peer_reviewed), ai_generated=bool(input.ai_generated),
+            derived_from=input.derived_from,
+        )  # fmt: skip
+        row, errors = await run(
+            info, Role.CURATOR, "creating a source", lambda w: source_cmds.create_source(w, data)
+        )
+        return SourcePayload(source=Source.from_row(row) if row else None, user_errors=errors)
+
+    @strawberry.mutation
+    async def create_target(self, info: GraphQLInfo, input: CreateTargetInput) -> TargetPayload:
+        data = vocab_cmds.TargetInput(
+            input.symbol, input.name, input.kind, input.aliases or [], input.xrefs or []
+        )
+        row, errors = await run(
+            info, Role.CURATOR, "creating a target", lambda w: vocab_cmds.create_target(w, data)
+        )
+        return TargetPayload(target=Target.from_row(row) if row else None, user_errors=errors)
+
+    @strawberry.mutation
+    async def create_intervention(
+        self, info: GraphQLInfo, input: CreateInterventionInput
+    ) -> InterventionPayload:
+        actions = [vocab_cmds.ActionInput(a.target, a.action) for a in input.actions or []]
+        data = vocab_cmds.InterventionInput(
+            input.name, input.kind, input.aliases or [], input.xrefs or [], actions
+        )
+        row, errors = await run(
+            info, Role.CURATOR, "creating an intervention", lambda w: vocab_cmds.create_intervention(w, data)
+        )
+        return InterventionPayload(
+            intervention=Intervention.from_row(row) if row else None, user_errors=errors
+        )
+
+    @strawberry.mutation
+    async def create_condition(self, info: GraphQLInfo, input: CreateConditionInput) -> ConditionPayload:
+        data = vocab_cmds.ConditionInput(input.name, input.parent, input.aliases or [], input.xrefs or [])
+        row, errors = await run(
+            info, Role.CURATOR, "creating a condition", lambda w: vocab_cmds.create_condition(w, data)
+        )
+        return ConditionPayload(condition=Condition.from_row(row) if row else None, user_errors=errors)
+
+    @strawberry.mutation
+    async def create_outcome(self, info: GraphQLInfo, input: CreateOutcomeInput) -> OutcomePayload:
+        data = vocab_cmds.OutcomeInput(input.name, input.kind, input.aliases or [])
+        row, errors = await run(
+            info, Role.CURATOR, "creating an outcome", lambda w: vocab_cmds.create_outcome(w, data)
+        )
+        return OutcomePayload(outcome=Outcome.from_row(row) if row else None, user_errors=errors)
+
+    @strawberry.mutation(
+        description="Give a target, intervention, condition, organism or outcome another name."
+    )
+    async def add_alias(self, info: GraphQLInfo, input: AddAliasInput) -> AliasPayload:
+        parsed = from_global_id(input.entity)
+
+        async def command(w: Writer) -> int:
+            if parsed is None or parsed[0] not in _ALIAS_KINDS or not parsed[1].isdigit():
+                raise StoreError.one(
+                    StoreCode.NOT_FOUND,
+                    "entity must be the ID of a target, intervention, condition, organism or outcome",
+                    ("entity",),
+                )
+            await vocab_cmds.add_alias(w, _ALIAS_KINDS[parsed[0]], int(parsed[1]), input.alias)
+            return int(parsed[1])
+
+        done, errors = await run(info, Role.CURATOR, "adding an alias", command)
+        node = await load_node(info, input.entity) if done is not None else None
+        return AliasPayload(node=node, user_errors=errors)
+
+    @strawberry.mutation(description="Enter a claim as DRAFT (or SUBMITTED with `submit: true`).")
+    async def create_claim(self, info: GraphQLInfo, input: CreateClaimInput) -> ClaimPayload:
+        data = claim_cmds.ClaimInput(
+            statement=input.statement, target=input.target, intervention=input.intervention,
+            outcome=input.outcome, direction=input.direction, modality=input.modality,
+            evidence_type=input.evidence_type, organism=input.organism, condition=input.condition,
+            cohort=input.cohort.to_store() if input.cohort else None,
+            comparator=input.comparator.to_store() if input.comparator else None,
+            sample_type=input.sample_type,
+            statistics=input.statistics.to_store() if input.statistics else None,
+            source=input.source, evidence=[e.to_store() for e in input.evidence], submit=bool(input.submit),
+        )  # fmt: skip
+        row, errors = await run(
+            info, Role.CURATOR, "creating a claim", lambda w: claim_cmds.create_claim(w, data)
+        )
+        return _claim_payload(info, row, errors)
+
+    @strawberry.mutation(description="Correct a claim; name the version you read (expectedVersion).")
+    async def update_claim(self, info: GraphQLInfo, input: UpdateClaimInput) -> ClaimPayload:
+        changes = _changes(input)
+
+        async def command(w: Writer) -> Any:
+            return await lifecycle.update_claim(w, _claim_id(input.id), input.expected_version, changes)
+
+        row, errors = await run(info, Role.CURATOR, "editing a claim", command)
+        return _claim_payload(info, row, errors)
+
+    @strawberry.mutation(description="Add a quote to a claim.")
+    async def add_evidence(self, info: GraphQLInfo, input: AddEvidenceInput) -> ClaimPayload:
+        async def command(w: Writer) -> Any:
+            claim_id = _claim_id(input.claim)
+            return await lifecycle.add_evidence(
+                w, claim_id, input.expected_version, input.evidence.to_store()
+            )
+
+        row, errors = await run(info, Role.CURATOR, "adding evidence", command)
+        return _claim_payload(info, row, errors)
+
+    @strawberry.mutation(description="Send a draft (or a revised rejected claim) to the reviewers.")
+    async def submit_claim(self, info: GraphQLInfo, input: ClaimTransitionInput) -> ClaimPayload:
+        async def command(w: Writer) -> Any:
+            return await lifecycle.submit_claim(w, _claim_id(input.id), input.expected_version)
+
+        row, errors = await run(info, Role.CURATOR, "submitting a claim", command)
+        return _claim_payload(info, row, errors)
+
+    @strawberry.mutation(description="Accept, reject or send back a submitted claim (not your own).")
+    async def review_claim(self, info: GraphQLInfo, input: ReviewClaimInput) -> ClaimPayload:
+        async def command(w: Writer) -> Any:
+            claim_id = _claim_id(input.id)
+            return await lifecycle.review_claim(
+                w, claim_id, input.expected_version, input.decision, input.comment
+            )
+
+        row, errors = await run(info, Role.REVIEWER, "reviewing a claim", command)
+        return _claim_payload(info, row, errors)
+
+    @strawberry.mutation(description="Withdraw an accepted claim, with a reason. Claims are never deleted.")
+    async def retract_claim(self, info: GraphQLInfo, input: RetractClaimInput) -> ClaimPayload:
+        async def command(w: Writer) -> Any:
+            return await lifecycle.retract_claim(w, _claim_id(input.id), input.expected_version, input.reason)
+
+        row, errors = await run(info, Role.REVIEWER, "retracting a claim", command)
+        return _claim_payload(info, row, errors)

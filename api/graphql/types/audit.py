@@ -1,0 +1,87 @@
+"""Audit events: the append-only, hash-chained record of every change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from api.graphql.types.common import JSON, Connection, GraphQLInfo, Node, page_request, paged, to_connection
+from api.graphql.types.sources import User
+from api.store.ids import from_global_id, to_global_id
+from api.store.queries.audit import AuditFilterSpec, audit_page
+from schema import tables as t
+
+
+@strawberry.type(description="One recorded change: who did what to which object, before and after.")
+class AuditEvent(Node):
+    at: datetime
+    action: str = strawberry.field(description="e.g. claim.create, claim.update, claim.review.accept")
+    entity_type: str = strawberry.field(description="The GraphQL type of the changed object.")
+    entity_id: strawberry.ID = strawberry.field(description="Global ID of the changed object.")
+    before: JSON | None = strawberry.field(description="The changed fields as they were.")
+    after: JSON | None = strawberry.field(description="The changed fields as they became.")
+    comment: str | None
+    hash: str = strawberry.field(description="SHA-256 over this event's content and previousHash.")
+    previous_hash: str | None = strawberry.field(
+        description="The hash of the event before (zeros for the first)."
+    )
+    _row: strawberry.Private[t.AuditEvent]
+
+    @classmethod
+    def from_row(cls, row: t.AuditEvent) -> AuditEvent:
+        return cls(
+            id=to_global_id("AuditEvent", row.id),
+            at=row.at,
+            action=row.action,
+            entity_type=row.entity_type,
+            entity_id=to_global_id(row.entity_type, row.entity_id),
+            before=row.before,
+            after=row.after,
+            comment=row.comment,
+            hash=row.hash,
+            previous_hash=row.previous_hash,
+            _row=row,
+        )
+
+    @strawberry.field(description="Who made the change (null for system events).")
+    async def actor(self, info: GraphQLInfo) -> User | None:
+        if self._row.actor_id is None:
+            return None
+        row = await info.context.loaders.user.load(self._row.actor_id)
+        return User.from_row(row) if row else None
+
+
+@strawberry.input(description="Narrow the audit log.")
+class AuditFilter:
+    entity: strawberry.ID | None = strawberry.field(default=None, description="Global ID of an object.")
+    actor: str | None = strawberry.field(default=None, description="A user name.")
+    action: list[str] | None = None
+    from_: datetime | None = strawberry.field(default=None, name="from")
+    to: datetime | None = None
+
+    def to_spec(self) -> AuditFilterSpec | None:
+        """None when the filter names an entity ID that cannot exist (so nothing matches)."""
+        entity_type = entity_id = None
+        if self.entity is not None:
+            parsed = from_global_id(self.entity)
+            if parsed is None or not parsed[1].isdigit():
+                return None
+            entity_type, entity_id = parsed[0], int(parsed[1])
+        return AuditFilterSpec(entity_type, entity_id, self.actor, self.action, self.from_, self.to)
+
+
+async def resolve_audit(
+    info: GraphQLInfo,
+    spec: AuditFilterSpec | None,
+    first: int | None,
+    after: str | None,
+    newest_first: bool,
+) -> Connection[AuditEvent]:
+    ctx = info.context
+    request = page_request(first, after, None, None)
+    if spec is None:
+        spec = AuditFilterSpec(entity_type="", entity_id=-1)  # matches nothing
+    async with ctx.db.read() as session:
+        page = await paged(audit_page(session, spec, request, ctx.db.read, newest_first))
+    return to_connection(page, AuditEvent.from_row)
