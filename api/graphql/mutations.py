@@ -153,6 +153,13 @@ class CreateInterventionInput:
     actions: list[ActionInput] | None = None
 
 
+@strawberry.input(description="Record that an existing intervention acts on a target.")
+class AddInterventionActionInput:
+    intervention: str = strawberry.field(description="Name, alias, CURIE or ID of the intervention.")
+    target: str
+    action: TargetAction
+
+
 @strawberry.input
 class CreateConditionInput:
     name: str
@@ -390,6 +397,24 @@ class Mutation:
         row, errors = await run(
             info, Role.CURATOR, "creating an intervention", lambda w: vocab_cmds.create_intervention(w, data)
         )
+        return InterventionPayload(
+            intervention=Intervention.from_row(row) if row else None, user_errors=errors
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Record how an existing intervention acts on a target. Its claims bear on that target "
+            "from now on (and take part in the target's conflicts unless it only binds or modulates)."
+        )
+    )
+    async def add_intervention_action(
+        self, info: GraphQLInfo, input: AddInterventionActionInput
+    ) -> InterventionPayload:
+        async def command(w: Writer) -> Any:
+            action = vocab_cmds.ActionInput(input.target, input.action)
+            return await vocab_cmds.add_action(w, input.intervention, action)
+
+        row, errors = await run(info, Role.CURATOR, "adding an intervention action", command)
         return InterventionPayload(
             intervention=Intervention.from_row(row) if row else None, user_errors=errors
         )

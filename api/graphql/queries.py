@@ -9,11 +9,13 @@ from api.graphql.inputs import ClaimFilter, ClaimOrder, SourceFilter
 from api.graphql.types.audit import AuditEvent, AuditFilter, resolve_audit
 from api.graphql.types.claims import Claim, resolve_claims
 from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
+from api.graphql.types.conflicts import Conflict, ConflictFilter, load_conflict, resolve_conflicts
 from api.graphql.types.sources import Cohort, Source, User
 from api.graphql.types.summary import EvidenceCell, EvidenceSummary
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
 from api.store.ids import from_global_id
 from api.store.queries.audit import AuditFilterSpec
+from api.store.queries.conflicts import ConflictFilterSpec
 from api.store.queries.summary import evidence_summary
 from api.store.queries.vocabulary import source_by_identifier, sources_page, vocabulary_page
 from api.store.resolve import lookup_id
@@ -39,6 +41,8 @@ _NODE_TYPES = {
 async def load_node(info: GraphQLInfo, global_id: str) -> Node | None:
     """Any object by global ID; null when unknown, malformed or not visible to the viewer."""
     parsed = from_global_id(global_id)
+    if parsed is not None and parsed[0] == "Conflict":
+        return await load_conflict(info, parsed[1])
     if parsed is None or parsed[0] not in _NODE_TYPES or not parsed[1].isdigit():
         return None
     loader_name, node_type = _NODE_TYPES[parsed[0]]
@@ -168,6 +172,17 @@ class Query:
         async with ctx.db.read() as session:
             page = await paged(sources_page(session, f.kind, f.text, f.derived_from, request, ctx.db.read))
         return to_connection(page, Source.from_row)
+
+    @strawberry.field(description="Questions (target, outcome) on which visible claims disagree.")
+    async def conflicts(
+        self,
+        info: GraphQLInfo,
+        filter: ConflictFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Conflict]:
+        spec = filter.to_spec() if filter else ConflictFilterSpec()
+        return await resolve_conflicts(info, spec, first, after)
 
     @strawberry.field(description="The audit log, newest first. Needs the reviewer role.")
     async def audit_log(

@@ -20,11 +20,24 @@ from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 from api.graphql.types.audit import AuditEvent
 from api.graphql.types.claims import Claim
+from api.graphql.types.conflicts import Conflict
 from api.graphql.types.sources import Cohort, Source, User
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
 from api.settings import Settings
 
-NODE_TYPES = [Claim, Target, Intervention, Condition, Organism, Outcome, Cohort, Source, User, AuditEvent]
+NODE_TYPES = [
+    Claim,
+    Target,
+    Intervention,
+    Condition,
+    Organism,
+    Outcome,
+    Cohort,
+    Source,
+    User,
+    AuditEvent,
+    Conflict,
+]
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -10,6 +10,7 @@ import strawberry
 from api.graphql.inputs import ClaimFilter, ClaimOrder
 from api.graphql.types.audit import AuditEvent, resolve_audit
 from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
+from api.graphql.types.conflicts import ConflictPair, resolve_claim_conflicts
 from api.graphql.types.enums import (
     ClaimOrderField,
     ClaimStatus,
@@ -166,6 +167,12 @@ class Claim(Node):
     async def reviews(self, info: GraphQLInfo) -> list[Review]:
         rows = await info.context.loaders.reviews_by_claim.load(self._row.id)
         return [Review(decision=r.decision, comment=r.comment, at=r.at, _row=r) for r in rows]
+
+    @strawberry.field(description="The visible claims that oppose this one, most similar context first.")
+    async def conflicts(
+        self, info: GraphQLInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[ConflictPair]:
+        return await resolve_claim_conflicts(info, self._row.id, first, after)
 
     @strawberry.field(description="Every recorded change to this claim, oldest first.")
     async def history(

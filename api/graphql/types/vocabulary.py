@@ -16,8 +16,10 @@ from schema.enums import VocabularyKind
 
 if TYPE_CHECKING:
     from api.graphql.types.claims import Claim
+    from api.graphql.types.conflicts import Conflict
 
 ClaimRef = Annotated["Claim", strawberry.lazy("api.graphql.types.claims")]
+ConflictRef = Annotated["Conflict", strawberry.lazy("api.graphql.types.conflicts")]
 
 
 @strawberry.type(
@@ -65,6 +67,16 @@ class Target(Node):
         return await resolve_claims(
             info, filter, None, first, after, None, None, ClaimScope(target_id=self._row.id)
         )
+
+    @strawberry.field(description="Questions about this target on which visible claims disagree.")
+    async def conflicts(
+        self, info: GraphQLInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[ConflictRef]:
+        from api.graphql.types.conflicts import resolve_conflicts
+        from api.store.queries.conflicts import ConflictFilterSpec
+
+        spec = ConflictFilterSpec(target=to_global_id("Target", self._row.id))
+        return await resolve_conflicts(info, spec, first, after)
 
 
 @strawberry.type(description="A drug, biologic, genetic manipulation or other agent.")

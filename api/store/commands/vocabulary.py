@@ -285,7 +285,7 @@ def _direction_value(direction: str, action: TargetAction | None) -> str | None:
     return level.value if level is not None else None
 
 
-async def add_action(w: Writer, intervention: str, data: ActionInput) -> None:
+async def add_action(w: Writer, intervention: str, data: ActionInput) -> Intervention:
     """Record that an intervention acts on a target (and re-read its claims at target level)."""
     require_role(w.actor, Role.CURATOR, "adding an intervention action")
     intervention_id = await resolve_id(
@@ -311,6 +311,7 @@ async def add_action(w: Writer, intervention: str, data: ActionInput) -> None:
         intervention_id,
         after={"target_id": target_id, "action": data.action.value},
     )
+    return await w.session.get_one(Intervention, intervention_id)
 
 
 async def create_condition(w: Writer, data: ConditionInput) -> Condition:

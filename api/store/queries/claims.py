@@ -47,11 +47,25 @@ class ClaimScope:
     target_id: int | None = None
     intervention_id: int | None = None
     source_id: int | None = None
+    # A conflict question's claims: those bearing on target_id with a target-level direction
+    # (only `target_direction`, when given) about this outcome.
+    outcome_id: int | None = None
+    question_only: bool = False
+    target_direction: str | None = None
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         out: list[sa.ColumnElement[bool]] = []
-        if self.target_id is not None:
+        if self.target_id is not None and (self.question_only or self.target_direction):
+            bearing = sa.select(ClaimTarget.claim_id).where(
+                ClaimTarget.target_id == self.target_id, ClaimTarget.target_direction.is_not(None)
+            )
+            if self.target_direction is not None:
+                bearing = bearing.where(ClaimTarget.target_direction == self.target_direction)
+            out.append(Claim.id.in_(bearing))
+        elif self.target_id is not None:
             out.append(_bears_on_target(self.target_id))
+        if self.outcome_id is not None:
+            out.append(Claim.outcome_id == self.outcome_id)
         if self.intervention_id is not None:
             out.append(Claim.subject_intervention_id == self.intervention_id)
         if self.source_id is not None:

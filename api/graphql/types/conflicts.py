@@ -1,0 +1,236 @@
+"""Conflicts: opposing claims about one question (a target's effect on an outcome)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
+from api.graphql.types.enums import ConflictKind, ContextAspect, EffectDirection
+from api.graphql.types.vocabulary import Outcome, Target
+from api.store.ids import to_global_id
+from api.store.queries.claims import ClaimScope
+from api.store.queries.conflicts import (
+    ConflictFilterSpec,
+    PairRow,
+    Question,
+    claim_pairs_page,
+    pairs_page,
+    question,
+    questions_page,
+)
+from schema.conflicts import ClaimContext, differing_aspects
+from schema.conflicts import ContextAspect as Aspect
+from schema.tables import Claim as ClaimRow
+
+if TYPE_CHECKING:
+    from api.graphql.types.claims import Claim
+
+ClaimRef = Annotated["Claim", strawberry.lazy("api.graphql.types.claims")]
+
+
+def conflict_global_id(target_id: int, outcome_id: int) -> str:
+    return to_global_id("Conflict", f"{target_id}.{outcome_id}")
+
+
+def parse_conflict_key(key: str) -> tuple[int, int] | None:
+    target, _, outcome = key.partition(".")
+    if not (target.isdigit() and outcome.isdigit()):
+        return None
+    return int(target), int(outcome)
+
+
+@strawberry.type(description="How many claims of a conflict say one target-level direction.")
+class DirectionCount:
+    direction: EffectDirection
+    count: int
+
+
+@strawberry.type(description="One aspect of context in which two opposing claims differ.")
+class ContextDifference:
+    aspect: ContextAspect
+    left: str | None
+    right: str | None
+
+
+def _context(row: ClaimRow) -> ClaimContext:
+    return ClaimContext(
+        organism_id=row.organism_id,
+        condition_id=row.condition_id,
+        cohort_id=row.cohort_id,
+        sample_type=row.sample_type,
+        evidence_type=row.evidence_type.value,
+        intervention_id=row.subject_intervention_id,
+    )
+
+
+async def _describe(info: GraphQLInfo, aspect: Aspect, row: ClaimRow) -> str | None:
+    loaders = info.context.loaders
+
+    async def name(loader: Any, key: int | None, attribute: str) -> str | None:
+        if key is None:
+            return None
+        found = await loader.load(key)
+        return getattr(found, attribute) if found is not None else None
+
+    if aspect is Aspect.ORGANISM:
+        return await name(loaders.organism, row.organism_id, "scientific_name")
+    if aspect is Aspect.CONDITION:
+        return await name(loaders.condition, row.condition_id, "name")
+    if aspect is Aspect.COHORT:
+        return await name(loaders.cohort, row.cohort_id, "label")
+    if aspect is Aspect.INTERVENTION:
+        return await name(loaders.intervention, row.subject_intervention_id, "name")
+    if aspect is Aspect.SAMPLE_TYPE:
+        return row.sample_type
+    return row.evidence_type.value
+
+
+@strawberry.type(
+    description="Two claims whose target-level directions oppose, and how their contexts differ."
+)
+class ConflictPair:
+    kind: ConflictKind
+    _pair: strawberry.Private[PairRow]
+
+    @strawberry.field
+    async def left(self, info: GraphQLInfo) -> ClaimRef:
+        from api.graphql.types.claims import Claim
+
+        return Claim.from_row(await info.context.loaders.claim.load(self._pair.left_id))
+
+    @strawberry.field
+    async def right(self, info: GraphQLInfo) -> ClaimRef:
+        from api.graphql.types.claims import Claim
+
+        return Claim.from_row(await info.context.loaders.claim.load(self._pair.right_id))
+
+    @strawberry.field(description="Every aspect of context that differs: organism, condition, cohort, ...")
+    async def differences(self, info: GraphQLInfo) -> list[ContextDifference]:
+        loaders = info.context.loaders
+        left, right = await loaders.claim.load_many([self._pair.left_id, self._pair.right_id])
+        out = []
+        for aspect in differing_aspects(_context(left), _context(right)):
+            out.append(
+                ContextDifference(
+                    aspect=ContextAspect(aspect.value),
+                    left=await _describe(info, aspect, left),
+                    right=await _describe(info, aspect, right),
+                )
+            )
+        return out
+
+
+def _pair(row: PairRow) -> ConflictPair:
+    return ConflictPair(kind=ConflictKind.DIRECT if row.direct else ConflictKind.CONTEXTUAL, _pair=row)
+
+
+@strawberry.type(description="A disagreement about one question: one target's effect on one outcome.")
+class Conflict(Node):
+    kind: ConflictKind = strawberry.field(description="DIRECT when any opposing pair is direct.")
+    _question: strawberry.Private[Question]
+
+    @classmethod
+    def from_question(cls, q: Question) -> Conflict:
+        return cls(
+            id=conflict_global_id(q.target_id, q.outcome_id), kind=ConflictKind(q.kind.value), _question=q
+        )
+
+    @strawberry.field
+    async def target(self, info: GraphQLInfo) -> Target:
+        return Target.from_row(await info.context.loaders.target.load(self._question.target_id))
+
+    @strawberry.field
+    async def outcome(self, info: GraphQLInfo) -> Outcome:
+        return Outcome.from_row(await info.context.loaders.outcome.load(self._question.outcome_id))
+
+    @strawberry.field(description="How many claims say each target-level direction.")
+    def direction_counts(self) -> list[DirectionCount]:
+        return [
+            DirectionCount(direction=EffectDirection(d.value), count=n)
+            for d, n in sorted(
+                self._question.counts.items(), key=lambda item: list(EffectDirection).index(item[0])
+            )
+        ]
+
+    @strawberry.field(
+        description="The claims taking part, optionally those saying one target-level direction."
+    )
+    async def claims(
+        self,
+        info: GraphQLInfo,
+        direction: EffectDirection | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ClaimRef]:
+        from api.graphql.types.claims import resolve_claims
+
+        scope = ClaimScope(
+            target_id=self._question.target_id,
+            outcome_id=self._question.outcome_id,
+            question_only=True,
+            target_direction=direction.value if direction else None,
+        )
+        return await resolve_claims(info, None, None, first, after, None, None, scope)
+
+    @strawberry.field(
+        description="Opposing pairs, most similar context first (direct, then fewer differences)."
+    )
+    async def pairs(
+        self, info: GraphQLInfo, first: int | None = None, after: str | None = None
+    ) -> Connection[ConflictPair]:
+        ctx = info.context
+        q = self._question
+        request = page_request(first, after, None, None)
+        async with ctx.db.read() as session:
+            page = await paged(
+                pairs_page(session, q.target_id, q.outcome_id, ctx.visibility, request, q.pair_count)
+            )
+        return to_connection(page, _pair)
+
+
+async def resolve_conflicts(
+    info: GraphQLInfo, spec: ConflictFilterSpec, first: int | None, after: str | None
+) -> Connection[Conflict]:
+    ctx = info.context
+    request = page_request(first, after, None, None)
+    async with ctx.db.read() as session:
+        page = await paged(questions_page(session, spec, ctx.visibility, request, ctx.db.read))
+    return to_connection(page, Conflict.from_question)
+
+
+async def resolve_claim_conflicts(
+    info: GraphQLInfo, claim_id: int, first: int | None, after: str | None
+) -> Connection[ConflictPair]:
+    ctx = info.context
+    request = page_request(first, after, None, None)
+    async with ctx.db.read() as session:
+        page = await paged(claim_pairs_page(session, claim_id, ctx.visibility, request, ctx.db.read))
+    return to_connection(page, _pair)
+
+
+async def load_conflict(info: GraphQLInfo, key: str) -> Conflict | None:
+    parsed = parse_conflict_key(key)
+    if parsed is None:
+        return None
+    async with info.context.db.read() as session:
+        found = await question(session, parsed[0], parsed[1], info.context.visibility)
+    return Conflict.from_question(found) if found else None
+
+
+@strawberry.input(description="Narrow conflicts. Names accept labels, aliases and CURIEs.")
+class ConflictFilter:
+    target: str | None = None
+    condition: str | None = strawberry.field(
+        default=None, description="Only claims in this condition or its descendants take part."
+    )
+    organism: str | None = None
+    outcome: str | None = None
+    kind: list[ConflictKind] | None = None
+
+    def to_spec(self) -> ConflictFilterSpec:
+        from schema.conflicts import ConflictKind as Kind
+
+        kinds = [Kind(k.value) for k in self.kind] if self.kind is not None else None
+        return ConflictFilterSpec(self.target, self.condition, self.organism, self.outcome, kinds)

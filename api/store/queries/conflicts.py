@@ -1,0 +1,323 @@
+"""Conflicts in SQL (the rules are in schema.conflicts; this applies them in the database).
+
+Everything starts from the *participating* claims: visible claims with a target-level direction
+(a row in claim_target whose direction is not NULL), narrowed by the conflict filter. From them:
+- questions: (target, outcome) groups holding opposing directions, found with conditional sums
+  (linear in the claims, no pairing);
+- a question's kind: DIRECT when an EXISTS finds one direct opposing pair (stops at the first);
+- pairs: a self-join of one question's claims, with each pair's kind and number of context
+  differences computed in SQL and paged by keyset, so only one page ever leaves the database;
+- pair totals from the direction counts (schema.conflicts.opposing_pair_count), not by counting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.store.queries.claims import opposing, visible
+from api.store.queries.pagination import Ordering, Page, PageRequest, SortKey, fetch_page
+from api.store.resolve import lookup_id
+from schema.conflicts import ConflictKind, opposing_pair_count
+from schema.enums import EffectDirection, VocabularyKind
+from schema.tables import Claim, ClaimTarget, ConditionLineage
+from schema.visibility import ClaimVisibility
+
+_DIRECTIONS = [d.value for d in EffectDirection]
+
+
+@dataclass(frozen=True)
+class ConflictFilterSpec:
+    target: str | None = None
+    condition: str | None = None
+    organism: str | None = None
+    outcome: str | None = None
+    kinds: Sequence[ConflictKind] | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Resolved filter: ids, or `empty` when a name matched nothing."""
+
+    target_id: int | None = None
+    outcome_id: int | None = None
+    condition_id: int | None = None
+    organism_id: int | None = None
+    # Only the claims sharing a target and the outcome with this claim (Claim.conflicts).
+    alongside_claim_id: int | None = None
+    empty: bool = False
+
+
+@dataclass
+class Question:
+    target_id: int
+    outcome_id: int
+    direct: bool
+    counts: dict[EffectDirection, int] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> ConflictKind:
+        return ConflictKind.DIRECT if self.direct else ConflictKind.CONTEXTUAL
+
+    @property
+    def pair_count(self) -> int:
+        return opposing_pair_count(self.counts)
+
+
+@dataclass(frozen=True)
+class PairRow:
+    left_id: int
+    right_id: int
+    direct: bool
+    differences: int
+
+
+async def resolve_scope(session: AsyncSession, spec: ConflictFilterSpec) -> Scope:
+    found: dict[str, int | None] = {}
+    for key, kind, name in (
+        ("target_id", VocabularyKind.TARGET, spec.target),
+        ("outcome_id", VocabularyKind.OUTCOME, spec.outcome),
+        ("condition_id", VocabularyKind.CONDITION, spec.condition),
+        ("organism_id", VocabularyKind.ORGANISM, spec.organism),
+    ):
+        if name is None:
+            continue
+        found[key] = await lookup_id(session, kind, name)
+        if found[key] is None:
+            return Scope(empty=True)
+    return Scope(**found)
+
+
+def participating(vis: ClaimVisibility, scope: Scope) -> sa.CTE:
+    """The claims taking part in conflicts, one row per (claim, target), with their context."""
+    statement = (
+        sa.select(
+            ClaimTarget.claim_id.label("claim_id"),
+            ClaimTarget.target_id.label("target_id"),
+            Claim.outcome_id.label("outcome_id"),
+            ClaimTarget.target_direction.label("direction"),
+            Claim.organism_id.label("organism_id"),
+            Claim.condition_id.label("condition_id"),
+            Claim.cohort_id.label("cohort_id"),
+            Claim.sample_type.label("sample_type"),
+            Claim.evidence_type.label("evidence_type"),
+            Claim.subject_intervention_id.label("intervention_id"),
+        )
+        .join(Claim, Claim.id == ClaimTarget.claim_id)
+        .where(ClaimTarget.target_direction.is_not(None), visible(vis))
+    )
+    if scope.empty:
+        statement = statement.where(sa.false())
+    if scope.target_id is not None:
+        statement = statement.where(ClaimTarget.target_id == scope.target_id)
+    if scope.outcome_id is not None:
+        statement = statement.where(Claim.outcome_id == scope.outcome_id)
+    if scope.organism_id is not None:
+        statement = statement.where(Claim.organism_id == scope.organism_id)
+    if scope.condition_id is not None:
+        within = sa.select(ConditionLineage.descendant_id).where(
+            ConditionLineage.ancestor_id == scope.condition_id
+        )
+        statement = statement.where(Claim.condition_id.in_(within))
+    if scope.alongside_claim_id is not None:
+        claim_id = scope.alongside_claim_id
+        targets = sa.select(ClaimTarget.target_id).where(ClaimTarget.claim_id == claim_id)
+        outcome = sa.select(Claim.outcome_id).where(Claim.id == claim_id).scalar_subquery()
+        statement = statement.where(ClaimTarget.target_id.in_(targets), Claim.outcome_id == outcome)
+    # Referenced more than once, PostgreSQL would materialise it and lose the indexes under the
+    # pair joins; inlined, each reference keeps its index lookups.
+    return statement.cte("participating").prefix_with("NOT MATERIALIZED", dialect="postgresql")
+
+
+def _conditions_related(x: Any, y: Any) -> sa.ColumnElement[bool]:
+    """Same condition (both unset counts as same), or one an ancestor of the other."""
+    lineage = sa.select(sa.literal(1)).where(
+        sa.or_(
+            sa.and_(ConditionLineage.ancestor_id == x, ConditionLineage.descendant_id == y),
+            sa.and_(ConditionLineage.ancestor_id == y, ConditionLineage.descendant_id == x),
+        )
+    )
+    return sa.or_(sa.and_(x.is_(None), y.is_(None)), sa.exists(lineage))
+
+
+def _direct(a: Any, b: Any) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        a.c.organism_id == b.c.organism_id, _conditions_related(a.c.condition_id, b.c.condition_id)
+    )
+
+
+_ASPECT_COLUMNS = (
+    "organism_id",
+    "condition_id",
+    "cohort_id",
+    "sample_type",
+    "evidence_type",
+    "intervention_id",
+)
+
+
+def _differences(a: Any, b: Any) -> sa.ColumnElement[int]:
+    terms = [
+        sa.case((getattr(a.c, c).is_distinct_from(getattr(b.c, c)), 1), else_=0) for c in _ASPECT_COLUMNS
+    ]
+    total: Any = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def _opposing_pairs(p: sa.CTE) -> tuple[Any, Any, sa.Select]:
+    a, b = p.alias("a"), p.alias("b")
+    statement = sa.select(
+        a.c.target_id.label("target_id"),
+        a.c.outcome_id.label("outcome_id"),
+        a.c.claim_id.label("left_id"),
+        b.c.claim_id.label("right_id"),
+        sa.case((_direct(a, b), 0), else_=1).label("rank"),
+        _differences(a, b).label("ndiff"),
+    ).where(
+        a.c.target_id == b.c.target_id,
+        a.c.outcome_id == b.c.outcome_id,
+        opposing(a.c.direction, b.c.direction),
+    )
+    return a, b, statement
+
+
+def _questions_statement(
+    vis: ClaimVisibility, scope: Scope, kinds: Sequence[ConflictKind] | None
+) -> sa.Subquery:
+    p = participating(vis, scope)
+    counts = {d: sa.func.sum(sa.case((p.c.direction == d, 1), else_=0)) for d in _DIRECTIONS}
+    up, down, none = counts["INCREASES"], counts["DECREASES"], counts["NO_EFFECT"]
+    grouped = (
+        sa.select(p.c.target_id, p.c.outcome_id, *[counts[d].label(f"n_{d.lower()}") for d in _DIRECTIONS])
+        .group_by(p.c.target_id, p.c.outcome_id)
+        .having(sa.or_(sa.and_(up > 0, down > 0), sa.and_(none > 0, up + down > 0)))
+        .subquery("grouped")
+    )
+    a, b = p.alias("a"), p.alias("b")
+    direct_exists = sa.exists(
+        sa.select(sa.literal(1))
+        .select_from(a)
+        .join(b, sa.and_(b.c.target_id == a.c.target_id, b.c.outcome_id == a.c.outcome_id))
+        .where(
+            a.c.target_id == grouped.c.target_id,
+            a.c.outcome_id == grouped.c.outcome_id,
+            opposing(a.c.direction, b.c.direction),
+            _direct(a, b),
+        )
+    )
+    statement = sa.select(grouped, direct_exists.label("direct"))
+    if kinds is not None and set(kinds) != set(ConflictKind):
+        statement = statement.where(direct_exists if ConflictKind.DIRECT in kinds else sa.not_(direct_exists))
+    return statement.subquery("questions")
+
+
+def _question(row: Any) -> Question:
+    counts = {EffectDirection(d): int(getattr(row, f"n_{d.lower()}") or 0) for d in _DIRECTIONS}
+    return Question(row.target_id, row.outcome_id, bool(row.direct), {k: v for k, v in counts.items() if v})
+
+
+async def questions_page(
+    session: AsyncSession,
+    spec: ConflictFilterSpec,
+    vis: ClaimVisibility,
+    page: PageRequest,
+    session_factory: Any,
+) -> Page:
+    scope = await resolve_scope(session, spec)
+    questions = _questions_statement(vis, scope, spec.kinds)
+    ordering = Ordering(
+        "conflicts", [SortKey(questions.c.target_id, "int"), SortKey(questions.c.outcome_id, "int")]
+    )
+
+    async def count() -> int:
+        async with session_factory() as s:
+            return int(await s.scalar(sa.select(sa.func.count()).select_from(questions)) or 0)
+
+    result = await fetch_page(
+        session, sa.select(questions), ordering, page, lambda r: [r.target_id, r.outcome_id], count
+    )
+    result.rows = [_question(r) for r in result.rows]
+    return result
+
+
+async def question(
+    session: AsyncSession, target_id: int, outcome_id: int, vis: ClaimVisibility
+) -> Question | None:
+    """One question, or None when (for this viewer) it holds no opposing claims."""
+    questions = _questions_statement(vis, Scope(target_id=target_id, outcome_id=outcome_id), None)
+    row = (await session.execute(sa.select(questions))).first()
+    return _question(row) if row is not None else None
+
+
+def pair_ordering(name: str, pairs: Any) -> Ordering:
+    """Most similar context first: direct (rank 0) before contextual, fewer differences, ids."""
+    keys = [SortKey(pairs.c.rank, "int"), SortKey(pairs.c.ndiff, "int")]
+    return Ordering(name, [*keys, SortKey(pairs.c.left_id, "int"), SortKey(pairs.c.right_id, "int")])
+
+
+async def pairs_page(
+    session: AsyncSession,
+    target_id: int,
+    outcome_id: int,
+    vis: ClaimVisibility,
+    page: PageRequest,
+    total: int,
+) -> Page:
+    """Opposing pairs of one question (left id < right id), most similar context first."""
+    p = participating(vis, Scope(target_id=target_id, outcome_id=outcome_id))
+    a, b, statement = _opposing_pairs(p)
+    pairs = statement.where(a.c.claim_id < b.c.claim_id).subquery("pairs")
+    ordering = pair_ordering("pairs", pairs)
+
+    async def count() -> int:
+        return total
+
+    result = await fetch_page(
+        session,
+        sa.select(pairs),
+        ordering,
+        page,
+        lambda r: [r.rank, r.ndiff, r.left_id, r.right_id],
+        count,
+    )
+    result.rows = [PairRow(r.left_id, r.right_id, r.rank == 0, r.ndiff) for r in result.rows]
+    return result
+
+
+async def claim_pairs_page(
+    session: AsyncSession, claim_id: int, vis: ClaimVisibility, page: PageRequest, session_factory: Any
+) -> Page:
+    """The visible claims that oppose one claim (on any target it bears on), most similar first.
+    The claim is always on the left."""
+    p = participating(vis, Scope(alongside_claim_id=claim_id))
+    a, b, statement = _opposing_pairs(p)
+    per_target = statement.where(a.c.claim_id == claim_id, b.c.claim_id != claim_id)
+    inner = per_target.subquery("per_target")
+    # The same two claims can oppose on several targets; list the other claim once, at its best.
+    pairs = (
+        sa.select(
+            inner.c.left_id,
+            inner.c.right_id,
+            sa.func.min(inner.c.rank).label("rank"),
+            sa.func.min(inner.c.ndiff).label("ndiff"),
+        )
+        .group_by(inner.c.left_id, inner.c.right_id)
+        .subquery("pairs")
+    )
+    ordering = pair_ordering(f"claim-pairs:{claim_id}", pairs)
+
+    async def count() -> int:
+        async with session_factory() as s:
+            return int(await s.scalar(sa.select(sa.func.count()).select_from(pairs)) or 0)
+
+    result = await fetch_page(
+        session, sa.select(pairs), ordering, page, lambda r: [r.rank, r.ndiff, r.left_id, r.right_id], count
+    )
+    result.rows = [PairRow(r.left_id, r.right_id, r.rank == 0, r.ndiff) for r in result.rows]
+    return result
