@@ -144,6 +144,18 @@ def db_downgrade(
     out.print(f"database at revision {revision}")
 
 
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision."""
+    run(lambda: migrations.current(_settings()))
+
+
+@db_app.command("revision")
+def db_revision(message: Annotated[str, typer.Argument(help="What the migration does.")]) -> None:
+    """Autogenerate a migration from the models (review it before committing)."""
+    run(lambda: migrations.revision(_settings(), message))
+
+
 # --- seed ---------------------------------------------------------------------------------
 
 

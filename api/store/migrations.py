@@ -38,6 +38,15 @@ def downgrade(settings: Settings, revision: str) -> None:
     command.downgrade(alembic_config(settings), revision)
 
 
+def revision(settings: Settings, message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    command.revision(alembic_config(settings), message=message, autogenerate=True)
+
+
+def current(settings: Settings) -> None:
+    command.current(alembic_config(settings))
+
+
 def head_revision(settings: Settings) -> str | None:
     return ScriptDirectory.from_config(alembic_config(settings)).get_current_head()
 
