@@ -40,7 +40,7 @@ from api.store.commands import vocabulary as vocab_cmds
 from api.store.db import Writer
 from api.store.errors import DatabaseBusy, StoreError
 from api.store.errors import UserErrorCode as StoreCode
-from api.store.ids import from_global_id, int_id_of
+from api.store.ids import from_global_id, int_id_of, int_key
 from schema.enums import Role, VocabularyKind
 
 T = TypeVar("T")
@@ -442,7 +442,7 @@ class Mutation:
         parsed = from_global_id(input.entity)
 
         async def command(w: Writer) -> int:
-            if parsed is None or parsed[0] not in _ALIAS_KINDS or not parsed[1].isdigit():
+            if parsed is None or parsed[0] not in _ALIAS_KINDS or int_key(parsed[1]) is None:
                 raise StoreError.one(
                     StoreCode.NOT_FOUND,
                     "entity must be the ID of a target, intervention, condition, organism or outcome",

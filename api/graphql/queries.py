@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import strawberry
 
 from api.graphql.auth import require_role
+from api.graphql.errors import ClientError
 from api.graphql.inputs import ClaimFilter, ClaimOrder, SourceFilter
 from api.graphql.types.audit import AuditEvent, AuditFilter, resolve_audit
 from api.graphql.types.claims import Claim, resolve_claims
@@ -13,7 +16,7 @@ from api.graphql.types.conflicts import Conflict, ConflictFilter, load_conflict,
 from api.graphql.types.sources import Cohort, Source, User
 from api.graphql.types.summary import EvidenceCell, EvidenceSummary
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
-from api.store.ids import from_global_id
+from api.store.ids import from_global_id, int_key
 from api.store.queries.audit import AuditFilterSpec
 from api.store.queries.conflicts import ConflictFilterSpec
 from api.store.queries.summary import evidence_summary
@@ -43,7 +46,7 @@ async def load_node(info: GraphQLInfo, global_id: str) -> Node | None:
     parsed = from_global_id(global_id)
     if parsed is not None and parsed[0] == "Conflict":
         return await load_conflict(info, parsed[1])
-    if parsed is None or parsed[0] not in _NODE_TYPES or not parsed[1].isdigit():
+    if parsed is None or parsed[0] not in _NODE_TYPES or int_key(parsed[1]) is None:
         return None
     loader_name, node_type = _NODE_TYPES[parsed[0]]
     if node_type is None:  # audit events: reviewers only, like the log itself
@@ -52,7 +55,7 @@ async def load_node(info: GraphQLInfo, global_id: str) -> Node | None:
         if not info.context.actor.can(Role.REVIEWER):
             return None
         node_type = AuditEvent
-    row = await getattr(info.context.loaders, loader_name).load(int(parsed[1]))
+    row = await getattr(info.context.loaders, loader_name).load(int_key(parsed[1]))
     if row is None:
         return None
     if node_type is Claim and not info.context.visibility.allows(row.status, row.created_by_id):
@@ -81,11 +84,10 @@ class Query:
 
     @strawberry.field(description=f"Several objects by global ID, in order (at most {MAX_NODES}).")
     async def nodes(self, info: GraphQLInfo, ids: list[strawberry.ID]) -> list[Node | None]:
-        from api.graphql.errors import ClientError
-
         if len(ids) > MAX_NODES:
             raise ClientError(f"at most {MAX_NODES} ids per request; got {len(ids)}")
-        return [await load_node(info, i) for i in ids]
+        # Gathered, so the loads of each type batch into one statement.
+        return list(await asyncio.gather(*(load_node(info, i) for i in ids)))
 
     @strawberry.field(description="Who you are, from your API token; null without one.")
     async def viewer(self, info: GraphQLInfo) -> User | None:

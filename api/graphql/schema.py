@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from functools import partial
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
@@ -10,7 +15,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
@@ -40,19 +44,35 @@ NODE_TYPES = [
 ]
 
 
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+class ClaimsdbSchema(strawberry.Schema):
+    """Strawberry's schema, with every "Did you mean ...?" removed from error messages (Strawberry
+    strips it only from unknown-field errors; arguments, input fields, enum values and type names
+    would otherwise still leak the schema when introspection is off)."""
+
+    @staticmethod
+    def remove_field_suggestion(error: GraphQLError) -> None:
+        if "Did you mean" in error.message:
+            error.message = _SUGGESTION.sub("", error.message).strip()
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions = [
-        MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        QueryDepthLimiter(max_depth=settings.max_query_depth),
-        MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
-        CostLimiter(max_cost=settings.max_query_cost),
-        ParserCache(maxsize=256),
-        ValidationCache(maxsize=256),
-        MaskErrors(should_mask_error=should_mask, error_message="Internal server error."),
+    # Factories, not instances: Strawberry makes one extension per request from them, so no
+    # request sees another's execution context (the cost limit reads the request's variables).
+    # No ValidationCache: the cost limit depends on the variables, so validation is per request.
+    extensions: list[Any] = [
+        partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
+        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.max_query_aliases),
+        partial(CostLimiter, max_cost=settings.max_query_cost),
+        partial(ParserCache, maxsize=256),
+        partial(MaskErrors, should_mask_error=should_mask, error_message="Internal server error."),
     ]
     if not settings.introspection:
-        extensions.append(DisableIntrospection())
-    return strawberry.Schema(
+        extensions.append(DisableIntrospection)
+    return ClaimsdbSchema(
         query=Query,
         mutation=Mutation,
         types=NODE_TYPES,

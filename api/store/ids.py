@@ -37,9 +37,21 @@ def from_global_id(global_id: str) -> tuple[str, str] | None:
     return type_name, key
 
 
+# Keys are 32-bit integers in both databases; anything else names nothing.
+MAX_KEY = 2**31 - 1
+
+
+def int_key(text: str) -> int | None:
+    """A database key from its decimal text, or None when it cannot be one."""
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_KEY else None
+
+
 def int_id_of(global_id: str, expected_type: str) -> int | None:
     """The integer id behind a global ID of the expected type, else None."""
     parsed = from_global_id(global_id)
-    if parsed is None or parsed[0] != expected_type or not parsed[1].isdigit():
+    if parsed is None or parsed[0] != expected_type:
         return None
-    return int(parsed[1])
+    return int_key(parsed[1])

@@ -8,7 +8,7 @@ import strawberry
 
 from api.graphql.types.common import JSON, Connection, GraphQLInfo, Node, page_request, paged, to_connection
 from api.graphql.types.sources import User
-from api.store.ids import from_global_id, to_global_id
+from api.store.ids import from_global_id, int_key, to_global_id
 from api.store.queries.audit import AuditFilterSpec, audit_page
 from schema import tables as t
 
@@ -65,9 +65,10 @@ class AuditFilter:
         entity_type = entity_id = None
         if self.entity is not None:
             parsed = from_global_id(self.entity)
-            if parsed is None or not parsed[1].isdigit():
+            key = int_key(parsed[1]) if parsed is not None else None
+            if parsed is None or key is None:
                 return None
-            entity_type, entity_id = parsed[0], int(parsed[1])
+            entity_type, entity_id = parsed[0], key
         return AuditFilterSpec(entity_type, entity_id, self.actor, self.action, self.from_, self.to)
 
 

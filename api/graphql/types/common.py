@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, NewType, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -14,12 +14,7 @@ from api.store.queries.pagination import Page, PageArgumentError, PageRequest
 
 T = TypeVar("T")
 
-JSON = strawberry.scalar(
-    NewType("JSON", object),
-    description="Any JSON value (used for the before and after of audit events).",
-    serialize=lambda v: v,
-    parse_value=lambda v: v,
-)
+JSON = strawberry.scalars.JSON  # any JSON value (the before and after of audit events)
 
 GraphQLInfo = Info[Context, None]
 

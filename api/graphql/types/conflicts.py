@@ -9,7 +9,7 @@ import strawberry
 from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
 from api.graphql.types.enums import ConflictKind, ContextAspect, EffectDirection
 from api.graphql.types.vocabulary import Outcome, Target
-from api.store.ids import to_global_id
+from api.store.ids import int_key, to_global_id
 from api.store.queries.claims import ClaimScope
 from api.store.queries.conflicts import (
     ConflictFilterSpec,
@@ -36,9 +36,10 @@ def conflict_global_id(target_id: int, outcome_id: int) -> str:
 
 def parse_conflict_key(key: str) -> tuple[int, int] | None:
     target, _, outcome = key.partition(".")
-    if not (target.isdigit() and outcome.isdigit()):
+    target_id, outcome_id = int_key(target), int_key(outcome)
+    if target_id is None or outcome_id is None:
         return None
-    return int(target), int(outcome)
+    return target_id, outcome_id
 
 
 @strawberry.type(description="How many claims of a conflict say one target-level direction.")

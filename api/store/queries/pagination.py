@@ -19,6 +19,8 @@ import sqlalchemy as sa
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
+# Sort keys are 32-bit integers (ids, sizes, years); a cursor holding more was not made by us.
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 class PageArgumentError(ValueError):
@@ -40,6 +42,10 @@ class PageRequest:
                 raise PageArgumentError(f"{name} must be between 0 and {max_page}; got {value}")
         if self.after is not None and self.before is not None:
             raise PageArgumentError("give either after or before, not both")
+        if self.first is not None and self.before is not None:
+            raise PageArgumentError("first pages forward from `after`; to page back from `before`, use last")
+        if self.last is not None and self.after is not None:
+            raise PageArgumentError("last pages back from `before`; to page on from `after`, use first")
         if self.last is None and self.first is None:
             if self.before is not None:
                 return PageRequest(last=default, before=self.before)
@@ -76,11 +82,14 @@ class SortKey:
             return None
         try:
             if self.kind == "datetime":
-                return datetime.fromisoformat(value)
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is None:  # we only ever write aware UTC times into cursors
+                    raise ValueError
+                return moment
             if self.kind == "date":
                 return date.fromisoformat(value)
             if self.kind == "int":
-                if not isinstance(value, int) or isinstance(value, bool):
+                if not isinstance(value, int) or isinstance(value, bool) or not _INT_MIN <= value <= _INT_MAX:
                     raise TypeError
                 return value
             if self.kind == "float":

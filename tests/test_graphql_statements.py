@@ -1,0 +1,106 @@
+"""A nested page of claims costs a fixed number of SQL statements whatever its size
+(engineering.md rule 1): DataLoaders batch every nested lookup, so there is no per-row query."""
+
+from __future__ import annotations
+
+from graphql_client import (
+    ClaimSpec,
+    StatementLog,
+    count_statements,
+    create_claims,
+    create_source,
+    global_id,
+    gql,
+)
+
+from api.settings import Settings
+from api.store.db import Database
+
+MAX_STATEMENTS = 12
+ADDED = 110  # with the 53 seeded claims, a page of 100 is a real, full page of new claims
+
+NESTED_PAGE = """
+query NestedPage($n: Int!) {
+  claims(first: $n) {
+    nodes {
+      id statement
+      subject {
+        __typename
+        ... on Target { id symbol }
+        ... on Intervention { id name }
+      }
+      targets { id symbol }
+      outcome { id name }
+      organism { id scientificName }
+      condition { id name }
+      cohort { id label size }
+      comparator { id label }
+      source { id title derivedFrom { id title } }
+      evidence { quote source { id title } }
+    }
+  }
+}
+"""
+
+
+async def add_claims(db: Database) -> None:
+    """ADDED claims shaped alike, so any page of them needs the same loaders: every one has a
+    condition, a cohort and a comparator, comes from a source derived from another, and is about
+    IL-6R or tocilizumab (which acts on IL-6R), alternately. The newest, which a page of one
+    holds, is about tocilizumab, so that page still loads a target (through `targets`) as well as
+    an intervention; in a mixed page IL-6R is loaded once, as a subject, and `targets` finds it
+    in the loader's cache."""
+    paper = await create_source(db, "The primary paper", doi="10.5555/primary.1", year=2020)
+    retelling = await create_source(
+        db, "A blog post retelling it", derived_from=global_id("Source", paper), year=2021
+    )
+    source = global_id("Source", retelling)
+    specs = [
+        ClaimSpec(
+            f"Finding number {i}.",
+            source=source,
+            target="IL-6R" if i % 2 == 0 else None,
+            intervention="tocilizumab" if i % 2 == 1 else None,
+            outcome="disease activity",
+            condition="NMOSD",
+            cohort=(f"cohort {i}", 10 + i),
+            comparator=("healthy controls", 30),
+            quotes=[f"Quote {i}a.", f"Quote {i}b."],
+        )
+        for i in range(ADDED)
+    ]
+    await create_claims(db, specs)
+
+
+async def run_counted(db: Database, settings: Settings, size: int) -> tuple[StatementLog, dict]:
+    with count_statements(db) as log:
+        data = await gql(db, settings, NESTED_PAGE, {"n": size})
+    return log, data
+
+
+async def test_a_nested_page_costs_the_same_statements_whatever_its_size(
+    seeded_db: Database, settings: Settings
+) -> None:
+    db = seeded_db
+    await add_claims(db)
+    await gql(db, settings, NESTED_PAGE, {"n": 2})  # warm up: connections, dialect initialisation
+
+    counts: dict[str, StatementLog] = {}
+    for label, size in (("first 1", 1), ("first 10", 10), ("first 100", 100), ("first 100 again", 100)):
+        log, data = await run_counted(db, settings, size)
+        nodes = data["claims"]["nodes"]
+        assert len(nodes) == size, f"expected a full page of {size}"
+        assert all(n["cohort"] and n["comparator"] and n["source"]["derivedFrom"] for n in nodes)
+        kinds = {n["subject"]["__typename"] for n in nodes}
+        assert kinds == ({"Intervention"} if size == 1 else {"Target", "Intervention"})
+        counts[label] = log
+
+    for label, log in counts.items():
+        assert log.count <= MAX_STATEMENTS, (
+            f"{label} ran {log.count} statements (at most {MAX_STATEMENTS}):\n{log}"
+        )
+    summary = ", ".join(f"{label}: {log.count}" for label, log in counts.items())
+    assert len({log.count for log in counts.values()}) == 1, (
+        f"the statement count must not depend on the page size ({summary}):\n"
+        + "\n".join(f"{label}:\n{log}" for label, log in counts.items())
+    )
