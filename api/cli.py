@@ -313,6 +313,60 @@ def serve(
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
+# --- bench --------------------------------------------------------------------------------
+
+
+@app.command("bench")
+def bench(
+    claims: Annotated[
+        int, typer.Option(help="Claims to generate, or reuse when the database holds enough.")
+    ] = (1_000_000),
+    scenarios: Annotated[
+        str | None, typer.Option(help="Comma-separated scenarios: Q1,Q2,Q3,Q4,Q5,M1 (default: all).")
+    ] = None,
+    database: Annotated[
+        str | None, typer.Option(help="Benchmark this database only (SQLite or PostgreSQL URL).")
+    ] = None,
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL server URL; default CLAIMSDB_TEST_POSTGRES_URL. Uses claimsdb_bench_* there."
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    repetitions: Annotated[int, typer.Option(help="In-process runs per measurement (at most).")] = 30,
+    seconds: Annotated[float, typer.Option(help="In-process time budget per measurement.")] = 20.0,
+    http: Annotated[bool, typer.Option(help="Also measure over HTTP (uvicorn).")] = True,
+    http_requests: Annotated[int, typer.Option(help="Requests per HTTP concurrency level (at most).")] = 300,
+    http_seconds: Annotated[float, typer.Option(help="Seconds per HTTP concurrency level (at most).")] = 15.0,
+    peer: Annotated[
+        bool, typer.Option(help="Compare with PostGraphile on PostgreSQL (needs node, npm).")
+    ] = True,
+    seed: Annotated[int, typer.Option(help="Seed of the data generator.")] = 20240611,
+    data_dir: Annotated[
+        str | None, typer.Option(help="Where the SQLite data and server logs go (default: a temp dir).")
+    ] = None,
+) -> None:
+    """Benchmark the API on generated data (bench/): ratios to hand-written SQL, in one run."""
+    from pathlib import Path
+
+    from api.settings import PROJECT_ROOT
+
+    if not (PROJECT_ROOT / "bench" / "harness.py").is_file():
+        raise _fail("claimsdb bench runs from a source checkout (bench/ is not installed with the package)")
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    from bench.harness import command
+
+    status = command(
+        claims=claims, scenarios=scenarios, database=database, postgres=postgres, json_output=json_output,
+        repetitions=repetitions, seconds=seconds, http=http, http_requests=http_requests,
+        http_seconds=http_seconds, peer=peer, seed=seed, data_dir=Path(data_dir) if data_dir else None,
+    )  # fmt: skip
+    if status:
+        raise typer.Exit(status)
+
+
 def main() -> None:
     try:
         app()

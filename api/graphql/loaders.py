@@ -11,6 +11,8 @@ from strawberry.dataloader import DataLoader
 
 from api.store.db import Database
 from api.store.queries import batch
+from api.store.queries.conflicts import Question, pairs_pages
+from api.store.queries.pagination import PageRequest
 from schema.enums import VocabularyKind
 from schema.tables import (
     AuditEvent,
@@ -46,6 +48,9 @@ class Loaders:
         self.actions_by_target = self._lists(batch.actions_by_target)
         self.children_by_condition = self._lists(batch.children_by_condition)
         self.cohorts_by_source = self._lists(batch.cohorts_by_source)
+        # First pages of conflict pairs, keyed by (target_id, outcome_id, scope, first, visibility):
+        # all conflicts of a page share two statements (api.store.queries.conflicts.pairs_pages).
+        self.first_pairs = DataLoader(load_fn=self._first_pairs)
         self.aliases = {kind: self._lists(self._aliases(kind)) for kind in VocabularyKind}
         self.xrefs = {kind: self._lists(self._xrefs(kind)) for kind in VocabularyKind}
 
@@ -64,6 +69,20 @@ class Loaders:
             return [found.get(i, []) for i in ids]
 
         return DataLoader(load_fn=load)
+
+    async def _first_pairs(self, keys: Sequence[tuple]) -> list[Any]:
+        by_batch: dict[tuple, list[tuple]] = {}
+        for key in keys:
+            _, _, scope, first, visibility = key
+            by_batch.setdefault((scope, first, visibility), []).append(key)
+        pages: dict[tuple, Any] = {}
+        for (scope, first, visibility), batch_keys in by_batch.items():
+            questions = [Question(t, o, False, {}, scope) for t, o, *_ in batch_keys]
+            async with self._db.read() as session:
+                found = await pairs_pages(session, questions, visibility, PageRequest(first=first))
+            for key in batch_keys:
+                pages[key] = found[(key[0], key[1])]
+        return [pages[key] for key in keys]
 
     @staticmethod
     def _aliases(kind: VocabularyKind) -> Callable[[Any, Sequence[int]], Awaitable[dict[int, list[str]]]]:

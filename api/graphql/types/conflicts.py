@@ -172,6 +172,8 @@ class Conflict(Node):
             outcome_id=self._question.outcome_id,
             question_only=True,
             target_direction=direction.value if direction else None,
+            condition_id=self._question.scope.condition_id,
+            organism_id=self._question.scope.organism_id,
         )
         return await resolve_claims(info, None, None, first, after, None, None, scope)
 
@@ -184,10 +186,18 @@ class Conflict(Node):
         ctx = info.context
         q = self._question
         request = page_request(first, after, None, None)
-        async with ctx.db.read() as session:
-            page = await paged(
-                pairs_page(session, q.target_id, q.outcome_id, ctx.visibility, request, q.pair_count)
-            )
+        if request.after is None:
+            key = (q.target_id, q.outcome_id, q.scope, request.size, ctx.visibility)
+            page = await ctx.loaders.first_pairs.load(key)
+        else:
+            async with ctx.db.read() as session:
+                page = await paged(pairs_page(session, q, ctx.visibility, request))
+        total = q.pair_count
+
+        async def count() -> int:
+            return total
+
+        page.count = count
         return to_connection(page, _pair)
 
 

@@ -16,7 +16,7 @@ from api.store.queries.pagination import Ordering, Page, PageRequest, SortKey, f
 from api.store.resolve import lookup_id, lookup_source_ids
 from api.store.search import text_match
 from schema.enums import ClaimStatus, EffectDirection, EvidenceType, Modality, SourceKind, VocabularyKind
-from schema.tables import Claim, ClaimTarget, Cohort, ConditionLineage, Source
+from schema.tables import LIVE_STATUSES, Claim, ClaimTarget, Cohort, ConditionLineage, Source
 from schema.visibility import ClaimVisibility
 
 
@@ -52,6 +52,9 @@ class ClaimScope:
     outcome_id: int | None = None
     question_only: bool = False
     target_direction: str | None = None
+    # A filtered conflict's claims stay within its filter (condition with descendants, organism).
+    condition_id: int | None = None
+    organism_id: int | None = None
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         out: list[sa.ColumnElement[bool]] = []
@@ -62,10 +65,15 @@ class ClaimScope:
             if self.target_direction is not None:
                 bearing = bearing.where(ClaimTarget.target_direction == self.target_direction)
             out.append(Claim.id.in_(bearing))
+            out.append(Claim.status.in_(LIVE_STATUSES))
         elif self.target_id is not None:
             out.append(_bears_on_target(self.target_id))
         if self.outcome_id is not None:
             out.append(Claim.outcome_id == self.outcome_id)
+        if self.condition_id is not None:
+            out.append(_within_condition(self.condition_id))
+        if self.organism_id is not None:
+            out.append(Claim.organism_id == self.organism_id)
         if self.intervention_id is not None:
             out.append(Claim.subject_intervention_id == self.intervention_id)
         if self.source_id is not None:
@@ -134,6 +142,8 @@ def has_conflict(vis: ClaimVisibility) -> sa.ColumnElement[bool]:
             other.id != Claim.id,
             other.outcome_id == Claim.outcome_id,
             opposing(mine.target_direction, theirs.target_direction),
+            Claim.status.in_(LIVE_STATUSES),
+            other.status.in_(LIVE_STATUSES),
             visible(vis, other),
         )
     )

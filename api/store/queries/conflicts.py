@@ -13,18 +13,18 @@ Everything starts from the *participating* claims: visible claims with a target-
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.store.queries.claims import opposing, visible
-from api.store.queries.pagination import Ordering, Page, PageRequest, SortKey, fetch_page
+from api.store.queries.pagination import Ordering, Page, PageArgumentError, PageRequest, SortKey, fetch_page
 from api.store.resolve import lookup_id
 from schema.conflicts import ConflictKind, opposing_pair_count
 from schema.enums import EffectDirection, VocabularyKind
-from schema.tables import Claim, ClaimTarget, ConditionLineage
+from schema.tables import LIVE_STATUSES, Claim, ClaimTarget, ConditionLineage
 from schema.visibility import ClaimVisibility
 
 _DIRECTIONS = [d.value for d in EffectDirection]
@@ -58,6 +58,12 @@ class Question:
     outcome_id: int
     direct: bool
     counts: dict[EffectDirection, int] = field(default_factory=dict)
+    # The filter the question was found with: its pairs and claims stay within it.
+    scope: Scope = field(default_factory=lambda: Scope())
+
+    @property
+    def pair_scope(self) -> Scope:
+        return replace(self.scope, target_id=self.target_id, outcome_id=self.outcome_id)
 
     @property
     def kind(self) -> ConflictKind:
@@ -92,7 +98,9 @@ async def resolve_scope(session: AsyncSession, spec: ConflictFilterSpec) -> Scop
     return Scope(**found)
 
 
-def participating(vis: ClaimVisibility, scope: Scope) -> sa.CTE:
+def participating(
+    vis: ClaimVisibility, scope: Scope, questions: Sequence[tuple[int, int]] | None = None
+) -> sa.CTE:
     """The claims taking part in conflicts, one row per (claim, target), with their context."""
     statement = (
         sa.select(
@@ -108,7 +116,13 @@ def participating(vis: ClaimVisibility, scope: Scope) -> sa.CTE:
             Claim.subject_intervention_id.label("intervention_id"),
         )
         .join(Claim, Claim.id == ClaimTarget.claim_id)
-        .where(ClaimTarget.target_direction.is_not(None), visible(vis))
+        .where(
+            ClaimTarget.target_direction.is_not(None),
+            # Rejected and retracted claims stay visible to some, for the record, but no longer
+            # say anything: they take no part in conflicts.
+            Claim.status.in_(LIVE_STATUSES),
+            visible(vis),
+        )
     )
     if scope.empty:
         statement = statement.where(sa.false())
@@ -123,6 +137,8 @@ def participating(vis: ClaimVisibility, scope: Scope) -> sa.CTE:
             ConditionLineage.ancestor_id == scope.condition_id
         )
         statement = statement.where(Claim.condition_id.in_(within))
+    if questions is not None:
+        statement = statement.where(sa.tuple_(ClaimTarget.target_id, Claim.outcome_id).in_(list(questions)))
     if scope.alongside_claim_id is not None:
         claim_id = scope.alongside_claim_id
         targets = sa.select(ClaimTarget.target_id).where(ClaimTarget.claim_id == claim_id)
@@ -187,6 +203,45 @@ def _opposing_pairs(p: sa.CTE) -> tuple[Any, Any, sa.Select]:
     return a, b, statement
 
 
+# --- context groups -------------------------------------------------------------------------
+#
+# Claims of one question with the same direction and the same context (organism, condition,
+# cohort, sample type, evidence type, intervention) form a *group*. Every claim pair between two
+# groups has the same kind and the same differences, so kinds, ordering and paging are decided
+# on group pairs, and only one page of claim ids is ever expanded. A group is named within its
+# question by its smallest claim id (`first_id`). Pairs are ordered by
+# (rank, differences, left group, right group, left claim, right claim): direct (rank 0) before
+# contextual, fewer differences first; the left group is the one whose first claim is older.
+
+_SIGNATURE = ("direction", *_ASPECT_COLUMNS)
+
+
+def _groups(p: sa.CTE) -> sa.Subquery:
+    columns = [p.c.target_id, p.c.outcome_id, *[getattr(p.c, c) for c in _SIGNATURE]]
+    return (
+        sa.select(*columns, sa.func.count().label("n"), sa.func.min(p.c.claim_id).label("first_id"))
+        .group_by(*columns)
+        .subquery("groups")
+    )
+
+
+def _group_pairs(g: sa.Subquery) -> sa.Select:
+    a, b = g.alias("ga"), g.alias("gb")
+    return sa.select(
+        a.c.target_id.label("target_id"),
+        a.c.outcome_id.label("outcome_id"),
+        sa.case((_direct(a, b), 0), else_=1).label("rank"),
+        _differences(a, b).label("ndiff"),
+        a.c.first_id.label("left_group"),
+        b.c.first_id.label("right_group"),
+    ).where(
+        a.c.target_id == b.c.target_id,
+        a.c.outcome_id == b.c.outcome_id,
+        a.c.first_id < b.c.first_id,
+        opposing(a.c.direction, b.c.direction),
+    )
+
+
 def _questions_statement(
     vis: ClaimVisibility, scope: Scope, kinds: Sequence[ConflictKind] | None
 ) -> sa.Subquery:
@@ -199,7 +254,9 @@ def _questions_statement(
         .having(sa.or_(sa.and_(up > 0, down > 0), sa.and_(none > 0, up + down > 0)))
         .subquery("grouped")
     )
-    a, b = p.alias("a"), p.alias("b")
+    # DIRECT when some pair of context groups is direct: decided on groups, not claim pairs.
+    g = _groups(p)
+    a, b = g.alias("ga"), g.alias("gb")
     direct_exists = sa.exists(
         sa.select(sa.literal(1))
         .select_from(a)
@@ -212,14 +269,18 @@ def _questions_statement(
         )
     )
     statement = sa.select(grouped, direct_exists.label("direct"))
-    if kinds is not None and set(kinds) != set(ConflictKind):
+    if kinds is not None and not kinds:
+        statement = statement.where(sa.false())  # like every list filter: an empty list matches nothing
+    elif kinds is not None and set(kinds) != set(ConflictKind):
         statement = statement.where(direct_exists if ConflictKind.DIRECT in kinds else sa.not_(direct_exists))
     return statement.subquery("questions")
 
 
-def _question(row: Any) -> Question:
+def _question(row: Any, scope: Scope) -> Question:
     counts = {EffectDirection(d): int(getattr(row, f"n_{d.lower()}") or 0) for d in _DIRECTIONS}
-    return Question(row.target_id, row.outcome_id, bool(row.direct), {k: v for k, v in counts.items() if v})
+    return Question(
+        row.target_id, row.outcome_id, bool(row.direct), {k: v for k, v in counts.items() if v}, scope
+    )
 
 
 async def questions_page(
@@ -242,7 +303,7 @@ async def questions_page(
     result = await fetch_page(
         session, sa.select(questions), ordering, page, lambda r: [r.target_id, r.outcome_id], count
     )
-    result.rows = [_question(r) for r in result.rows]
+    result.rows = [_question(r, scope) for r in result.rows]
     return result
 
 
@@ -250,44 +311,173 @@ async def question(
     session: AsyncSession, target_id: int, outcome_id: int, vis: ClaimVisibility
 ) -> Question | None:
     """One question, or None when (for this viewer) it holds no opposing claims."""
-    questions = _questions_statement(vis, Scope(target_id=target_id, outcome_id=outcome_id), None)
+    scope = Scope(target_id=target_id, outcome_id=outcome_id)
+    questions = _questions_statement(vis, scope, None)
     row = (await session.execute(sa.select(questions))).first()
-    return _question(row) if row is not None else None
+    return _question(row, Scope()) if row is not None else None
+
+
+def _cursor_codec(name: str, width: int) -> Ordering:
+    return Ordering(name, [SortKey(sa.literal_column(f"k{i}"), "int") for i in range(width)])
+
+
+_PAIR_CURSOR = _cursor_codec("pairs", 6)
+
+
+@dataclass(frozen=True)
+class _GroupPair:
+    rank: int
+    ndiff: int
+    left_group: int
+    right_group: int
+
+
+async def pairs_pages(
+    session: AsyncSession, questions: Sequence[Question], vis: ClaimVisibility, page: PageRequest
+) -> dict[tuple[int, int], Page]:
+    """One page of opposing pairs for each question, in two statements whatever their number.
+
+    Questions must share one scope (the filter they were found with). A cursor (`after`) is
+    only meaningful for a single question.
+    """
+    page = page.validated()
+    if page.backward:
+        raise PageArgumentError("pairs page forward only: use first and after")
+    if not questions:
+        return {}
+    size = page.size
+    cursor = _PAIR_CURSOR.decode_cursor(page.after) if page.after is not None else None
+    if cursor is not None and len(questions) != 1:
+        raise ValueError("a pairs cursor belongs to one question")
+    keys = [(q.target_id, q.outcome_id) for q in questions]
+    p = participating(vis, replace(questions[0].scope, target_id=None, outcome_id=None), keys)
+
+    # 1. The first group pairs of each question at or after the cursor's group pair.
+    gp = _group_pairs(_groups(p)).subquery("group_pairs")
+    where = []
+    if cursor is not None:
+        where.append(
+            sa.tuple_(gp.c.rank, gp.c.ndiff, gp.c.left_group, gp.c.right_group) >= sa.tuple_(*cursor[:4])
+        )
+    order = [gp.c.rank, gp.c.ndiff, gp.c.left_group, gp.c.right_group]
+    numbered = (
+        sa.select(
+            gp,
+            sa.func.row_number()
+            .over(partition_by=[gp.c.target_id, gp.c.outcome_id], order_by=order)
+            .label("rn"),
+        )
+        .where(*where)
+        .subquery("numbered")
+    )
+    # size + 2: the cursor's own group pair may be spent; every other one yields at least a pair.
+    rows = (await session.execute(sa.select(numbered).where(numbered.c.rn <= size + 2))).all()
+    plans: dict[tuple[int, int], list[_GroupPair]] = {key: [] for key in keys}
+    for r in sorted(rows, key=lambda r: (r.target_id, r.outcome_id, r.rn)):
+        plans[(r.target_id, r.outcome_id)].append(_GroupPair(r.rank, r.ndiff, r.left_group, r.right_group))
+
+    # 2. Enough claim ids of every group involved to fill the page: the first size + 1 of each,
+    #    and for the cursor's group pair those just after the cursor.
+    needed = {
+        (t, o, g) for (t, o), plan in plans.items() for gp_ in plan for g in (gp_.left_group, gp_.right_group)
+    }
+    ids: dict[tuple[int, int, int], list[int]] = {}
+    if needed:
+        members = sa.select(
+            p.c.claim_id,
+            p.c.target_id,
+            p.c.outcome_id,
+            sa.func.min(p.c.claim_id)
+            .over(partition_by=[p.c.target_id, p.c.outcome_id, *[getattr(p.c, c) for c in _SIGNATURE]])
+            .label("group_id"),
+        ).subquery("members")
+        in_needed = sa.tuple_(members.c.target_id, members.c.outcome_id, members.c.group_id).in_(
+            sorted(needed)
+        )
+
+        def first_of(extra: Any, label: str) -> sa.Select:
+            ranked = (
+                sa.select(
+                    members,
+                    sa.func.row_number()
+                    .over(
+                        partition_by=[members.c.target_id, members.c.outcome_id, members.c.group_id],
+                        order_by=members.c.claim_id,
+                    )
+                    .label("rn"),
+                )
+                .where(in_needed, extra)
+                .subquery(label)
+            )
+            return sa.select(
+                ranked.c.target_id, ranked.c.outcome_id, ranked.c.group_id, ranked.c.claim_id
+            ).where(ranked.c.rn <= size + 1)
+
+        parts = [first_of(sa.true(), "from_start")]
+        if cursor is not None:
+            parts.append(first_of(members.c.claim_id >= cursor[4], "from_left"))
+            parts.append(first_of(members.c.claim_id > cursor[5], "after_right"))
+        found = (await session.execute(sa.union(*parts))).all()
+        for t, o, g, claim_id in found:
+            ids.setdefault((t, o, g), []).append(claim_id)
+        for members_ in ids.values():
+            members_.sort()
+
+    # 3. Walk the group pairs in order, emitting claim pairs until the page is full.
+    pages: dict[tuple[int, int], Page] = {}
+    for q in questions:
+        key = (q.target_id, q.outcome_id)
+        out: list[PairRow] = []
+        cursors: list[str] = []
+        for gp_ in plans[key]:
+            lefts = ids.get((*key, gp_.left_group), [])
+            rights = ids.get((*key, gp_.right_group), [])
+            at_cursor = cursor is not None and tuple(cursor[:4]) == (
+                gp_.rank, gp_.ndiff, gp_.left_group, gp_.right_group
+            )  # fmt: skip
+            for left in lefts:
+                if at_cursor and left < cursor[4]:
+                    continue
+                for right in rights:
+                    if at_cursor and left == cursor[4] and right <= cursor[5]:
+                        continue
+                    # Shown with the older claim on the left; the cursor keeps the walk's own order.
+                    out.append(PairRow(min(left, right), max(left, right), gp_.rank == 0, gp_.ndiff))
+                    cursors.append(
+                        _PAIR_CURSOR.encode_cursor(
+                            [gp_.rank, gp_.ndiff, gp_.left_group, gp_.right_group, left, right]
+                        )
+                    )
+                    if len(out) > size:
+                        break
+                if len(out) > size:
+                    break
+            if len(out) > size:
+                break
+        total = q.pair_count
+
+        async def count(total: int = total) -> int:
+            return total
+
+        pages[key] = Page(
+            rows=out[:size],
+            cursors=cursors[:size],
+            has_next_page=len(out) > size,
+            has_previous_page=page.after is not None,
+            count=count,
+        )
+    return pages
+
+
+async def pairs_page(session: AsyncSession, q: Question, vis: ClaimVisibility, page: PageRequest) -> Page:
+    """Opposing pairs of one question, most similar context first."""
+    return (await pairs_pages(session, [q], vis, page))[(q.target_id, q.outcome_id)]
 
 
 def pair_ordering(name: str, pairs: Any) -> Ordering:
     """Most similar context first: direct (rank 0) before contextual, fewer differences, ids."""
     keys = [SortKey(pairs.c.rank, "int"), SortKey(pairs.c.ndiff, "int")]
     return Ordering(name, [*keys, SortKey(pairs.c.left_id, "int"), SortKey(pairs.c.right_id, "int")])
-
-
-async def pairs_page(
-    session: AsyncSession,
-    target_id: int,
-    outcome_id: int,
-    vis: ClaimVisibility,
-    page: PageRequest,
-    total: int,
-) -> Page:
-    """Opposing pairs of one question (left id < right id), most similar context first."""
-    p = participating(vis, Scope(target_id=target_id, outcome_id=outcome_id))
-    a, b, statement = _opposing_pairs(p)
-    pairs = statement.where(a.c.claim_id < b.c.claim_id).subquery("pairs")
-    ordering = pair_ordering("pairs", pairs)
-
-    async def count() -> int:
-        return total
-
-    result = await fetch_page(
-        session,
-        sa.select(pairs),
-        ordering,
-        page,
-        lambda r: [r.rank, r.ndiff, r.left_id, r.right_id],
-        count,
-    )
-    result.rows = [PairRow(r.left_id, r.right_id, r.rank == 0, r.ndiff) for r in result.rows]
-    return result
 
 
 async def claim_pairs_page(
