@@ -319,8 +319,8 @@ def serve(
 @app.command("bench")
 def bench(
     claims: Annotated[
-        int, typer.Option(help="Claims to generate, or reuse when the database holds enough.")
-    ] = (1_000_000),
+        int, typer.Option(help="Claims to generate (or reuse when there are enough).")
+    ] = 1_000_000,
     scenarios: Annotated[
         str | None, typer.Option(help="Comma-separated scenarios: Q1,Q2,Q3,Q4,Q5,M1 (default: all).")
     ] = None,

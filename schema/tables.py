@@ -347,6 +347,9 @@ class Claim(SQLModel, table=True):
     # SHA-256 of (source, subject, outcome, direction, context): see schema.claims.fingerprint.
     fingerprint: str = Field(max_length=64, nullable=False)
     created_by_id: int | None = _fk("app_user.id", nullable=True)
+    # Who last changed its content (statement, context, evidence): a reviewer may not accept
+    # wording they wrote, so the accepted version has always been read by a second person.
+    last_edited_by_id: int | None = _fk("app_user.id", nullable=True, index=False)
     created_at: datetime = _created_at()
     updated_at: datetime = _created_at()
 

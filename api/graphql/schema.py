@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import partial
 from typing import Any
@@ -44,6 +45,7 @@ NODE_TYPES = [
 ]
 
 
+_log = logging.getLogger("claimsdb.graphql")
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
@@ -56,6 +58,13 @@ class ClaimsdbSchema(strawberry.Schema):
     def remove_field_suggestion(error: GraphQLError) -> None:
         if "Did you mean" in error.message:
             error.message = _SUGGESTION.sub("", error.message).strip()
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Log only what is unexpected (a bug or an outage), with its traceback; a client's own
+        mistakes (syntax, validation, UNAUTHENTICATED, FORBIDDEN, bad input) are not server errors."""
+        for error in errors:
+            if should_mask(error):
+                _log.error("unexpected error in %s", error.path, exc_info=error.original_error)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

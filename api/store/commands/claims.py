@@ -191,6 +191,7 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
         status=status,
         version=1,
         created_by_id=w.actor.user_id,
+        last_edited_by_id=w.actor.user_id,
         **stats,
     )
     claim.fingerprint = fingerprint_of(claim)
@@ -201,7 +202,7 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
         raise StoreError.one(
             UserErrorCode.DUPLICATE,
             "this source already has a claim with the same subject, outcome, direction and "
-            f"context ({to_global_id('Claim', duplicate)}); correct that claim instead",
+            f"context ({await describe_claim(w, duplicate)}); correct that claim instead",
             ("statement",),
         )
     s.add(claim)
@@ -232,6 +233,18 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
         },
     )
     return claim
+
+
+async def describe_claim(w: Writer, claim_id: int) -> str:
+    """Name another claim in a message only if the actor may see it (no leaking of drafts)."""
+    from schema.visibility import claim_visibility
+
+    row = (
+        await w.session.execute(sa.select(Claim.status, Claim.created_by_id).where(Claim.id == claim_id))
+    ).first()
+    if row is not None and claim_visibility(w.actor).allows(row.status, row.created_by_id):
+        return to_global_id("Claim", claim_id)
+    return "another curator's unpublished claim"
 
 
 def _checked(errors: list[StoreError], fn):  # type: ignore[no-untyped-def]

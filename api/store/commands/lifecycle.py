@@ -19,12 +19,12 @@ from api.store.commands.claims import (
     StatisticsInput,
     check_statistics,
     claim_snapshot,
+    describe_claim,
     fingerprint_of,
     write_claim_targets,
 )
 from api.store.db import Writer
 from api.store.errors import StoreError, UserErrorCode, invalid
-from api.store.ids import to_global_id
 from api.store.resolve import resolve_id, resolve_source_id
 from api.store.search import refresh_claim_search
 from schema.base import utcnow
@@ -100,6 +100,15 @@ def _transition_error(claim: Claim, transition: Transition, verb: str) -> StoreE
         f"a {claim.status.value} claim cannot be {verb}; only a {allowed} claim can",
         ("id",),
     )
+
+
+def _back_to_review(claim: Claim) -> None:
+    """Changed content goes back for review: an accepted claim becomes SUBMITTED again, a
+    rejected one (being revised) a DRAFT."""
+    if claim.status is ClaimStatus.ACCEPTED:
+        claim.status = ClaimStatus.SUBMITTED
+    elif claim.status is ClaimStatus.REJECTED:
+        claim.status = ClaimStatus.DRAFT
 
 
 def _bump(claim: Claim) -> None:
@@ -187,12 +196,8 @@ async def update_claim(w: Writer, claim_id: int, expected_version: int, changes:
         raise invalid("nothing to change: every given field already has that value", "id")
     claim.fingerprint = fingerprint_of(claim)
     await _refuse_duplicate(w, claim)
-    # Content edits send the claim back for review: an accepted claim becomes SUBMITTED again,
-    # a rejected one (being revised) becomes a DRAFT.
-    if claim.status is ClaimStatus.ACCEPTED:
-        claim.status = ClaimStatus.SUBMITTED
-    elif claim.status is ClaimStatus.REJECTED:
-        claim.status = ClaimStatus.DRAFT
+    _back_to_review(claim)
+    claim.last_edited_by_id = w.actor.user_id
     _bump(claim)
     await s.flush()
     await write_claim_targets(w, claim)
@@ -215,7 +220,7 @@ async def _refuse_duplicate(w: Writer, claim: Claim) -> None:
     if duplicate is not None:
         raise StoreError.one(
             UserErrorCode.DUPLICATE,
-            f"after this change the claim would repeat {to_global_id('Claim', duplicate)} "
+            f"the claim would repeat {await describe_claim(w, duplicate)} "
             "(same source, subject, outcome, direction and context)",
             ("id",),
         )
@@ -251,7 +256,9 @@ async def add_evidence(w: Writer, claim_id: int, expected_version: int, evidence
         "stance": evidence.stance or Stance.SUPPORTS,
     }
     await w.session.execute(sa.insert(Evidence).values(**row))
-    version_before = claim.version
+    before = {"status": claim.status.value, "version": claim.version}
+    _back_to_review(claim)  # a new quote is new content: it is reviewed like any other change
+    claim.last_edited_by_id = w.actor.user_id
     _bump(claim)
     await w.session.flush()
     await refresh_claim_search(w.session, [claim.id])
@@ -259,8 +266,12 @@ async def add_evidence(w: Writer, claim_id: int, expected_version: int, evidence
         "claim.add_evidence",
         "Claim",
         claim.id,
-        before={"version": version_before},
-        after={"version": claim.version, "evidence": {k: v for k, v in row.items() if k != "claim_id"}},
+        before=before,
+        after={
+            "status": claim.status.value,
+            "version": claim.version,
+            "evidence": {k: v for k, v in row.items() if k != "claim_id"},
+        },
     )
     return claim
 
@@ -294,6 +305,8 @@ async def submit_claim(w: Writer, claim_id: int, expected_version: int) -> Claim
     require_role(w.actor, SUBMIT.minimum_role, "submitting a claim")
     claim = await _locked_claim(w, claim_id, expected_version)
     _require_owner_or_reviewer(w.actor, claim, "submit")
+    if claim.status is ClaimStatus.REJECTED:
+        await _refuse_duplicate(w, claim)  # it becomes live again: it may not repeat a live claim
     return await _transition(w, claim, SUBMIT, "claim.submit", "submitted")
 
 
@@ -306,6 +319,12 @@ async def review_claim(
     if claim.created_by_id is not None and claim.created_by_id == w.actor.user_id:
         raise StoreError.one(
             UserErrorCode.FORBIDDEN, "reviewers cannot review their own claims; ask another reviewer", ("id",)
+        )
+    if decision is ReviewDecision.ACCEPT and claim.last_edited_by_id == w.actor.user_id:
+        raise StoreError.one(
+            UserErrorCode.FORBIDDEN,
+            "you last edited this claim's content, so another reviewer must accept it",
+            ("id",),
         )
     comment = optional_label(comment, MAX_STATEMENT, "comment")
     if decision is not ReviewDecision.ACCEPT and not comment:

@@ -86,12 +86,13 @@ class _Names:
     rows: list[tuple[str, str, bool]] = field(default_factory=list)  # (alias, normalized, preferred)
 
     @classmethod
-    def build(cls, preferred: str, others: Sequence[str], field_name: str = "aliases") -> _Names:
+    def build(cls, preferred: str, others: Sequence[str], preferred_field: str = "name") -> _Names:
+        """`preferred_field` is the input field holding the preferred label (symbol, name, ...)."""
         names = cls()
         seen: set[str] = set()
         for index, raw in enumerate([preferred, *others]):
-            path = (field_name, str(index - 1)) if index else ()
-            label = required_label(raw, MAX_LABEL, *(path or ("name",)))
+            path = ("aliases", str(index - 1)) if index else (preferred_field,)
+            label = required_label(raw, MAX_LABEL, *path)
             key = normalize_name(label)
             if not key:
                 raise invalid(f"'{raw}' has no letters or digits to match on", *path)
@@ -178,7 +179,7 @@ async def _insert_entity(w: Writer, row: object) -> int:
 async def create_target(w: Writer, data: TargetInput) -> Target:
     require_role(w.actor, Role.CURATOR, "creating a target")
     vocab = VOCABULARIES[VocabularyKind.TARGET]
-    names = _Names.build(data.symbol, data.aliases)
+    names = _Names.build(data.symbol, data.aliases, "symbol")
     target = Target(
         symbol=names.rows[0][0],
         name=required_label(data.name, MAX_LABEL, "name"),
@@ -359,7 +360,9 @@ async def create_organism(w: Writer, data: OrganismInput) -> Organism:
     if data.taxon_id <= 0:
         raise invalid("taxonId must be a positive NCBI Taxonomy id (human is 9606)", "taxonId")
     common = optional_label(data.common_name, MAX_LABEL, "commonName")
-    names = _Names.build(data.scientific_name, [*([common] if common else []), *data.aliases])
+    names = _Names.build(
+        data.scientific_name, [*([common] if common else []), *data.aliases], "scientificName"
+    )
     if await w.session.scalar(sa.select(Organism.id).where(Organism.taxon_id == data.taxon_id)):
         raise StoreError.one(
             UserErrorCode.DUPLICATE, f"NCBITaxon:{data.taxon_id} already exists", ("taxonId",)
