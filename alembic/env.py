@@ -40,10 +40,38 @@ def _run_sync(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            _check_foreign_keys(connection)
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Enforcement is off while migrating (below); make sure the result is still consistent."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        table, rowid, parent, _ = broken[0]
+        raise RuntimeError(
+            f"migration left {len(broken)} broken foreign keys, e.g. {table} row {rowid} -> {parent}"
+        )
+
+
+def _sqlite_foreign_keys_off(engine: object) -> None:
+    """SQLite batch migrations rebuild a table (copy, drop, rename); with foreign keys enforced,
+    dropping a table that others reference fails once it holds rows. The pragma is a no-op inside
+    a transaction, so it is set as each connection opens, after claimsdb's own connect hook."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine.sync_engine, "connect")  # type: ignore[attr-defined]
+    def _off(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        cursor.close()
 
 
 async def _run_async() -> None:
-    engine = make_engine(_settings())
+    settings = _settings()
+    engine = make_engine(settings)
+    if settings.is_sqlite:
+        _sqlite_foreign_keys_off(engine)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_sync)
