@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     graphiql: bool = True
     # Origins allowed to call the API from a browser (CORS), e.g. ["https://app.example.org"].
     cors_origins: list[str] = []
+    # HTTP limits (api/limits_http.py). A larger request body is answered 413.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Mutations a minute per API token, and per client address for requests without a valid
+    # token (failed authentication counts too); 0 turns the limit off. The buckets are per worker.
+    write_rate_per_minute: int = Field(default=120, ge=0)
+    anonymous_write_rate_per_minute: int = Field(default=60, ge=0)
+    # Operations in one batched request (a JSON array body); 0 refuses batches.
+    max_batch_operations: int = Field(default=0, ge=0, le=20)
 
     @field_validator("database_url")
     @classmethod

@@ -25,6 +25,16 @@ from api.store.resolve import lookup_id
 from schema.enums import Role, VocabularyKind
 
 MAX_NODES = 100
+# Search text is matched with LIKE over names and titles; longer text names nothing real, and
+# SQLite refuses very long patterns ("LIKE or GLOB pattern too complex").
+MAX_SEARCH = 200
+
+
+def _checked_search(text: str | None, argument: str) -> str | None:
+    if text is not None and len(text) > MAX_SEARCH:
+        raise ClientError(f"{argument} is {len(text)} characters; at most {MAX_SEARCH} are allowed")
+    return text
+
 
 # Global ID type name → (loader attribute, GraphQL type).
 _NODE_TYPES = {
@@ -66,6 +76,7 @@ async def load_node(info: GraphQLInfo, global_id: str) -> Node | None:
 async def _vocabulary(info: GraphQLInfo, kind: VocabularyKind, search: str | None, first, after, convert):  # type: ignore[no-untyped-def]
     ctx = info.context
     request = page_request(first, after, None, None)
+    search = _checked_search(search, "search")
     async with ctx.db.read() as session:
         page = await paged(vocabulary_page(session, kind, search, request, ctx.db.read))
     return to_connection(page, convert)
@@ -171,6 +182,7 @@ class Query:
         ctx = info.context
         request = page_request(first, after, None, None)
         f = filter or SourceFilter()
+        _checked_search(f.text, "filter.text")
         async with ctx.db.read() as session:
             page = await paged(sources_page(session, f.kind, f.text, f.derived_from, request, ctx.db.read))
         return to_connection(page, Source.from_row)
