@@ -81,6 +81,10 @@ DEFAULT_BATCH = 5000
 MAX_EVIDENCE = 50  # as api.store.commands.claims
 _MAX_SAMPLE_TYPE = 100
 _LIVE = tuple(s.value for s in LIVE_STATUSES)
+# "Live" written out as literals, as the partial unique index on claim.fingerprint is: with bound
+# parameters instead, neither SQLite nor a generic PostgreSQL plan can prove the index applies,
+# and SQLite looks the fingerprints up through ix_claim_status, reading most of the table.
+_LIVE_LITERAL = sa.text("claim.status IN (" + ", ".join(f"'{s}'" for s in _LIVE) + ")")
 # Statuses a claim may be imported in by a curator; any other needs an admin (as create_claim).
 _CURATOR_STATUSES = frozenset({ClaimStatus.DRAFT, ClaimStatus.SUBMITTED})
 # Bound parameters per IN (...) list: far below SQLite's limit of 32766.
@@ -485,6 +489,10 @@ _CLAIM_COLUMNS = (
     "sample_type", "effect_size", "effect_measure", "p_value", "ci_low", "ci_high", "source_id",
     "status", "version", "fingerprint", "created_by_id", "created_at", "updated_at",
 )  # fmt: skip
+# Who last changed the claim's content: its creator, as create_claim records (when the model has it).
+_LAST_EDITOR = "last_edited_by_id" in Claim.__table__.c
+if _LAST_EDITOR:
+    _CLAIM_COLUMNS += ("last_edited_by_id",)
 _EVIDENCE_COLUMNS = ("claim_id", "position", "source_id", "quote", "locator", "stance", "created_at")
 _TARGET_COLUMNS = ("claim_id", "target_id", "via_intervention_id", "target_direction")
 _SEARCH_COLUMNS = ("claim_id", "document")
@@ -665,9 +673,7 @@ async def import_claims(
     for chunk_start in range(0, len(unique_prints), _IN_CHUNK):
         chunk = unique_prints[chunk_start : chunk_start + _IN_CHUNK]
         found = await session.execute(
-            sa.select(Claim.fingerprint, Claim.id).where(
-                Claim.fingerprint.in_(chunk), Claim.status.in_(_LIVE)
-            )
+            sa.select(Claim.fingerprint, Claim.id).where(Claim.fingerprint.in_(chunk), _LIVE_LITERAL)
         )
         live.update({fp: cid for fp, cid in found.all()})
     keep: list[int] = []
@@ -751,7 +757,7 @@ async def _write_claims(
              None if rec.p_value is None else float(rec.p_value),
              None if rec.ci_low is None else float(rec.ci_low),
              None if rec.ci_high is None else float(rec.ci_high),
-             rec.source_id, status, 1, fp, actor_id, stamp, stamp)
+             rec.source_id, status, 1, fp, actor_id, stamp, stamp, *((actor_id,) if _LAST_EDITOR else ()))
         )  # fmt: skip
         evidence_rows.extend((claim_id, *ev, stamp) for ev in evidence)
         if rec.subject_target_id is not None:
