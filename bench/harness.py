@@ -633,10 +633,6 @@ def command(
         if database:
             settings = Settings(database_url=database)
             _ = settings.url
-            if settings.is_sqlite:
-                path = settings.url.database
-                if path and path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
             specs.append((DatabaseSpec("sqlite" if settings.is_sqlite else "postgresql", settings), None))
         else:
             path = folder / f"claims-{claims}-seed-{seed}.sqlite3"

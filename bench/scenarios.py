@@ -267,7 +267,10 @@ async def _check_conflicts(
     similar first."""
     nodes = data["conflicts"]["nodes"]
     if not nodes:
-        _fail(f"expected conflicts about {prepared.params.target} in generated data, got none")
+        _fail(
+            f"expected conflicts about {prepared.params.target} in generated data, got none "
+            "(too few claims? the smoke test uses 300)"
+        )
     async with db.read() as session:
         rows = await session.execute(
             sa.select(Claim.outcome_id, ClaimTarget.target_direction, sa.func.count())

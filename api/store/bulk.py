@@ -32,7 +32,7 @@ import hashlib
 import math
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -73,7 +73,6 @@ from schema.tables import (
     Outcome,
     Source,
     Target,
-    User,
 )
 from schema.users import Actor
 
@@ -179,7 +178,6 @@ class ImportReport:
     duplicates: int = 0
     batches: int = 0
     seconds: float = 0.0
-    errors: list[UserError] = field(default_factory=list)
 
     @property
     def per_second(self) -> float:
@@ -879,26 +877,3 @@ async def bulk_import_claims(
             progress(len(batch))
     report.seconds = time.perf_counter() - began
     return report
-
-
-async def bulk_actor(db: Database, name: str = "bulk-import") -> Actor:
-    """An admin service user for trusted imports (made on first use, audited like any user)."""
-    from api.store.commands.users import system_user
-
-    async with db.write(Actor(None, name, Role.ADMIN)) as w:
-        user = await system_user(w, name)
-    assert user.id is not None
-    return Actor(user.id, user.name, Role.ADMIN)
-
-
-async def count_claims_by(session: AsyncSession, user_id: int) -> int:
-    return int(
-        await session.scalar(
-            sa.select(sa.func.count()).select_from(Claim).where(Claim.created_by_id == user_id)
-        )
-        or 0
-    )
-
-
-async def user_id_named(session: AsyncSession, name: str) -> int | None:
-    return await session.scalar(sa.select(User.id).where(User.name == name))
