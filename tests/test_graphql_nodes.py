@@ -7,7 +7,7 @@ import base64
 from collections import Counter
 from typing import Any
 
-from graphql_client import all_claims, decode_id, execute, global_id, gql
+from graphql_client import all_claims, decode_id, execute, global_id, gql, int_id
 
 from api.settings import Settings
 from api.store.db import Database
@@ -372,3 +372,25 @@ async def test_evidence_summary(seeded_db: Database, settings: Settings) -> None
     for unknown in ("no such target", "HGNC:1", ""):
         result = (await gql(seeded_db, settings, SUMMARY, {"target": unknown}))["evidenceSummary"]
         assert result == {"target": None, "total": 0, "cells": []}, f"unknown target {unknown!r}"
+
+
+async def test_evidence_summary_cells_in_one_total_order(seeded_db: Database, settings: Settings) -> None:
+    """Most claims first; ties by outcome, then condition (none first), then direction, on both
+    databases, so a page of cells never reshuffles between requests or backends."""
+    query = """query($target: String!) {
+      evidenceSummary(target: $target) { cells { condition { id } outcome { id } direction count } }
+    }"""
+    for target in ("MIF", "IL-6R", "PDE4", "LIF"):
+        cells = (await gql(seeded_db, settings, query, {"target": target}))["evidenceSummary"]["cells"]
+        keys = [
+            (
+                -cell["count"],
+                int_id(cell["outcome"]["id"]),
+                -1 if cell["condition"] is None else int_id(cell["condition"]["id"]),
+                cell["direction"],
+            )
+            for cell in cells
+        ]
+        assert len(keys) > 1, f"{target}: too few cells to tell an order"
+        assert keys == sorted(keys), f"{target}: cells out of order: {keys}"
+        assert len(set(keys)) == len(keys)

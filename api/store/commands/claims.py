@@ -27,7 +27,6 @@ from schema.enums import (
     VocabularyKind,
 )
 from schema.tables import (
-    LIVE_STATUSES,
     MAX_LABEL,
     MAX_QUOTE,
     MAX_STATEMENT,
@@ -36,6 +35,7 @@ from schema.tables import (
     Cohort,
     Evidence,
     InterventionAction,
+    claim_is_live,
 )
 
 MAX_EVIDENCE = 50
@@ -196,7 +196,7 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
     )
     claim.fingerprint = fingerprint_of(claim)
     duplicate = await s.scalar(
-        sa.select(Claim.id).where(Claim.fingerprint == claim.fingerprint, Claim.status.in_(LIVE_STATUSES))
+        sa.select(Claim.id).where(Claim.fingerprint == claim.fingerprint, claim_is_live())
     )
     if duplicate is not None:
         raise StoreError.one(

@@ -39,7 +39,7 @@ from schema.enums import (
     Stance,
     VocabularyKind,
 )
-from schema.tables import LIVE_STATUSES, MAX_LABEL, MAX_QUOTE, MAX_STATEMENT, Claim, Evidence, Review
+from schema.tables import MAX_LABEL, MAX_QUOTE, MAX_STATEMENT, Claim, Evidence, Review, claim_is_live
 from schema.users import Actor
 
 UNSET: Any = object()  # "not given", as distinct from an explicit null
@@ -213,7 +213,7 @@ async def _refuse_duplicate(w: Writer, claim: Claim) -> None:
     duplicate = await w.session.scalar(
         sa.select(Claim.id).where(
             Claim.fingerprint == claim.fingerprint,
-            Claim.status.in_(LIVE_STATUSES),
+            claim_is_live(),
             Claim.id != claim.id,
         )
     )

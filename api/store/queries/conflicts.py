@@ -24,7 +24,7 @@ from api.store.queries.pagination import Ordering, Page, PageArgumentError, Page
 from api.store.resolve import lookup_id
 from schema.conflicts import ConflictKind, opposing_pair_count
 from schema.enums import EffectDirection, VocabularyKind
-from schema.tables import LIVE_STATUSES, Claim, ClaimTarget, ConditionLineage
+from schema.tables import Claim, ClaimTarget, ConditionLineage, claim_is_live
 from schema.visibility import ClaimVisibility
 
 _DIRECTIONS = [d.value for d in EffectDirection]
@@ -120,7 +120,7 @@ def participating(
             ClaimTarget.target_direction.is_not(None),
             # Rejected and retracted claims stay visible to some, for the record, but no longer
             # say anything: they take no part in conflicts.
-            Claim.status.in_(LIVE_STATUSES),
+            claim_is_live(),
             visible(vis),
         )
     )

@@ -44,7 +44,15 @@ async def evidence_summary(
             sa.func.count().label("n"),
         )
         .group_by(cells_sq.c.condition_id, cells_sq.c.outcome_id, cells_sq.c.target_direction)
-        .order_by(sa.func.count().desc(), cells_sq.c.outcome_id, cells_sq.c.condition_id)
+        # A total order, the same on both databases: ties in count must not come back in
+        # whatever order the GROUP BY happened to produce (PostgreSQL and SQLite differ, and so do
+        # runs), and NULL (no condition) sorts first on both (PostgreSQL would put it last).
+        .order_by(
+            sa.func.count().desc(),
+            cells_sq.c.outcome_id,
+            cells_sq.c.condition_id.asc().nulls_first(),
+            cells_sq.c.target_direction,
+        )
     )
     cells: list[SummaryCell] = []
     total = 0

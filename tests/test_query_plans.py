@@ -1,0 +1,84 @@
+"""Query plans the benchmark found slow at a million claims, checked on SQLite's planner.
+
+SQLite chooses plans from the statement text: a bound parameter where a partial index's WHERE
+clause has a literal makes the index unusable. These tests run the store's own statements
+(captured as the commands send them) through EXPLAIN QUERY PLAN, so a change that reintroduces
+the slow plan fails here rather than only in bench/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from graphql_client import ClaimSpec, create_claims, create_source
+from sqlalchemy import event
+from sqlalchemy.dialects import sqlite
+
+from api.store.db import Database
+from schema.enums import ClaimStatus
+
+
+@contextmanager
+def captured(db: Database, needle: str) -> Iterator[list[tuple[str, Any]]]:
+    """The (statement, parameters) pairs whose SQL contains `needle`, sent while the block runs."""
+    seen: list[tuple[str, Any]] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if needle in statement:
+            seen.append((statement, parameters))
+
+    engine = db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+
+
+async def plan_of(db: Database, statement: str, parameters: Any) -> str:
+    async with db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        cursor = await raw.driver_connection.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        rows = await cursor.fetchall()
+    return " | ".join(str(row[-1]) for row in rows)
+
+
+async def test_duplicate_checks_use_the_live_fingerprint_index(seeded_db: Database, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("the plan depends on SQLite's partial-index rule; PostgreSQL plans on statistics")
+    await create_source(seeded_db, "Plan test source", doi="10.1234/plan-test")
+    with captured(seeded_db, "fingerprint") as seen:
+        await create_claims(
+            seeded_db,
+            [
+                ClaimSpec(
+                    statement="IL-6R blockade lowers relapse rate.",
+                    source="10.1234/plan-test",
+                    target="IL-6R",
+                )
+            ],
+            status=ClaimStatus.DRAFT,
+        )
+    checks = [(sql, params) for sql, params in seen if sql.lstrip().upper().startswith("SELECT")]
+    assert checks, "createClaim sent no duplicate check on fingerprint"
+    for sql, params in checks:
+        plan = await plan_of(seeded_db, sql, params)
+        assert "uq_claim_live_fingerprint" in plan, (
+            f"duplicate check does not use the partial index: {plan}\n{sql}"
+        )
+
+
+async def test_claim_is_live_writes_the_statuses_into_the_sql() -> None:
+    from schema.tables import Claim, claim_is_live
+
+    compiled = (
+        sa.select(Claim.id)
+        .where(claim_is_live())
+        .compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
+    )
+    assert "claim.status IN ('DRAFT', 'SUBMITTED', 'ACCEPTED')" in str(compiled)
+    assert not compiled.params
