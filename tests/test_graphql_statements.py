@@ -104,3 +104,40 @@ async def test_a_nested_page_costs_the_same_statements_whatever_its_size(
         f"the statement count must not depend on the page size ({summary}):\n"
         + "\n".join(f"{label}:\n{log}" for label, log in counts.items())
     )
+
+
+async def test_a_query_runs_its_loader_batches_on_one_connection(seeded_db: Database) -> None:
+    """Batches dispatched together share the request's one read session while sharing is on, and
+    go back to a session each after release (what mutations use, to see their own writes)."""
+    from asyncio import gather
+
+    from sqlalchemy import event
+
+    from api.graphql.loaders import Loaders
+
+    checkouts: list[object] = []
+
+    def on_checkout(*_args: object) -> None:
+        checkouts.append(_args[0])
+
+    pool = seeded_db.engine.sync_engine.pool
+    event.listen(pool, "checkout", on_checkout)
+    try:
+        loaders = Loaders(seeded_db)
+        loaders.share_session()
+        found = await gather(
+            loaders.claim.load(1),
+            loaders.outcome.load(1),
+            loaders.source.load(1),
+            loaders.evidence_by_claim.load(1),
+        )
+        assert all(found), "every loader found its row"
+        assert len(checkouts) == 1, f"sharing: {len(checkouts)} connections checked out for 4 batches"
+        await loaders.release()
+
+        checkouts.clear()
+        fresh = Loaders(seeded_db)
+        await gather(fresh.claim.load(2), fresh.outcome.load(2), fresh.source.load(2))
+        assert len(checkouts) == 3, "without sharing, each batch has its own session"
+    finally:
+        event.remove(pool, "checkout", on_checkout)

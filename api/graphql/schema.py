@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from api.graphql.errors import should_mask
 from api.graphql.limits import CostLimiter
+from api.graphql.loaders import ShareReadSession
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 from api.graphql.types.audit import AuditEvent
@@ -78,6 +79,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         partial(CostLimiter, max_cost=settings.max_query_cost),
         partial(ParserCache, maxsize=256),
         partial(MaskErrors, should_mask_error=should_mask, error_message="Internal server error."),
+        ShareReadSession,
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
