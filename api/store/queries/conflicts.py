@@ -5,8 +5,9 @@ Everything starts from the *participating* claims: visible claims with a target-
 - questions: (target, outcome) groups holding opposing directions, found with conditional sums
   (linear in the claims, no pairing);
 - a question's kind: DIRECT when an EXISTS finds one direct opposing pair (stops at the first);
-- pairs: a self-join of one question's claims, with each pair's kind and number of context
-  differences computed in SQL and paged by keyset, so only one page ever leaves the database;
+- pairs: planned on context groups (below): SQL groups a question's claims, a bucketed search
+  (schema.pair_search) finds the first group pairs in order, and SQL expands only those into
+  claim ids, so a page costs about its own size, not the question's square;
 - pair totals from the direction counts (schema.conflicts.opposing_pair_count), not by counting.
 """
 
@@ -24,6 +25,7 @@ from api.store.queries.pagination import Ordering, Page, PageArgumentError, Page
 from api.store.resolve import lookup_id
 from schema.conflicts import ConflictKind, opposing_pair_count
 from schema.enums import EffectDirection, VocabularyKind
+from schema.pair_search import ConditionsRelated, Group, GroupPair, first_group_pairs
 from schema.tables import Claim, ClaimTarget, ConditionLineage, claim_is_live
 from schema.visibility import ClaimVisibility
 
@@ -225,25 +227,14 @@ def _groups(p: sa.CTE) -> sa.Subquery:
     )
 
 
-def _group_pairs(g: sa.Subquery) -> sa.Select:
-    a, b = g.alias("ga"), g.alias("gb")
-    return sa.select(
-        a.c.target_id.label("target_id"),
-        a.c.outcome_id.label("outcome_id"),
-        sa.case((_direct(a, b), 0), else_=1).label("rank"),
-        _differences(a, b).label("ndiff"),
-        a.c.first_id.label("left_group"),
-        b.c.first_id.label("right_group"),
-    ).where(
-        a.c.target_id == b.c.target_id,
-        a.c.outcome_id == b.c.outcome_id,
-        a.c.first_id < b.c.first_id,
-        opposing(a.c.direction, b.c.direction),
-    )
+def _direct_groups(p: sa.CTE) -> sa.Subquery:
+    """The distinct (direction, organism, condition) of each question: all a DIRECT kind needs."""
+    columns = [p.c.target_id, p.c.outcome_id, p.c.direction, p.c.organism_id, p.c.condition_id]
+    return sa.select(*columns).group_by(*columns).subquery("direct_groups")
 
 
 def _questions_statement(
-    vis: ClaimVisibility, scope: Scope, kinds: Sequence[ConflictKind] | None
+    vis: ClaimVisibility, scope: Scope, kinds: Sequence[ConflictKind] | None, count_only: bool = False
 ) -> sa.Subquery:
     p = participating(vis, scope)
     counts = {d: sa.func.sum(sa.case((p.c.direction == d, 1), else_=0)) for d in _DIRECTIONS}
@@ -254,8 +245,10 @@ def _questions_statement(
         .having(sa.or_(sa.and_(up > 0, down > 0), sa.and_(none > 0, up + down > 0)))
         .subquery("grouped")
     )
-    # DIRECT when some pair of context groups is direct: decided on groups, not claim pairs.
-    g = _groups(p)
+    # DIRECT when some opposing pair shares the organism and a related condition. That needs
+    # only (direction, organism, condition), so it is decided on those few coarse groups, not on
+    # the context groups (which, with a cohort per study, are nearly as many as the claims).
+    g = _direct_groups(p)
     a, b = g.alias("ga"), g.alias("gb")
     direct_exists = sa.exists(
         sa.select(sa.literal(1))
@@ -268,6 +261,10 @@ def _questions_statement(
             _direct(a, b),
         )
     )
+    if count_only and kinds is None:
+        # Counting questions needs no kind: leave the EXISTS out (not every planner drops an
+        # unused subquery column).
+        return sa.select(grouped).subquery("questions")
     statement = sa.select(grouped, direct_exists.label("direct"))
     if kinds is not None and not kinds:
         statement = statement.where(sa.false())  # like every list filter: an empty list matches nothing
@@ -296,9 +293,11 @@ async def questions_page(
         "conflicts", [SortKey(questions.c.target_id, "int"), SortKey(questions.c.outcome_id, "int")]
     )
 
+    counted = _questions_statement(vis, scope, spec.kinds, count_only=True)
+
     async def count() -> int:
         async with session_factory() as s:
-            return int(await s.scalar(sa.select(sa.func.count()).select_from(questions)) or 0)
+            return int(await s.scalar(sa.select(sa.func.count()).select_from(counted)) or 0)
 
     result = await fetch_page(
         session, sa.select(questions), ordering, page, lambda r: [r.target_id, r.outcome_id], count
@@ -324,12 +323,25 @@ def _cursor_codec(name: str, width: int) -> Ordering:
 _PAIR_CURSOR = _cursor_codec("pairs", 6)
 
 
-@dataclass(frozen=True)
-class _GroupPair:
-    rank: int
-    ndiff: int
-    left_group: int
-    right_group: int
+async def _condition_relation(session: AsyncSession, rows: Sequence[Any]) -> ConditionsRelated:
+    """Whether two conditions are related (as _conditions_related in SQL), for the conditions
+    of `rows`: their lineage rows are read once."""
+    conditions = sorted({r.condition_id for r in rows if r.condition_id is not None})
+    lineage: set[tuple[int, int]] = set()
+    if conditions:
+        found = await session.execute(
+            sa.select(ConditionLineage.ancestor_id, ConditionLineage.descendant_id).where(
+                ConditionLineage.ancestor_id.in_(conditions), ConditionLineage.descendant_id.in_(conditions)
+            )
+        )
+        lineage = {(a, d) for a, d in found.all()}
+
+    def related(x: int | None, y: int | None) -> bool:
+        if x is None or y is None:
+            return x is None and y is None
+        return (x, y) in lineage or (y, x) in lineage
+
+    return related
 
 
 async def pairs_pages(
@@ -352,29 +364,27 @@ async def pairs_pages(
     keys = [(q.target_id, q.outcome_id) for q in questions]
     p = participating(vis, replace(questions[0].scope, target_id=None, outcome_id=None), keys)
 
-    # 1. The first group pairs of each question at or after the cursor's group pair.
-    gp = _group_pairs(_groups(p)).subquery("group_pairs")
-    where = []
-    if cursor is not None:
-        where.append(
-            sa.tuple_(gp.c.rank, gp.c.ndiff, gp.c.left_group, gp.c.right_group) >= sa.tuple_(*cursor[:4])
+    # 1. The first group pairs of each question at or after the cursor's group pair: the groups
+    #    come from SQL, the search over their pairs runs here (schema.pair_search says why).
+    g = _groups(p)
+    rows = (
+        await session.execute(
+            sa.select(g.c.target_id, g.c.outcome_id, g.c.first_id, *[g.c[c] for c in _SIGNATURE])
         )
-    order = [gp.c.rank, gp.c.ndiff, gp.c.left_group, gp.c.right_group]
-    numbered = (
-        sa.select(
-            gp,
-            sa.func.row_number()
-            .over(partition_by=[gp.c.target_id, gp.c.outcome_id], order_by=order)
-            .label("rn"),
+    ).all()
+    by_question: dict[tuple[int, int], list[Group]] = {key: [] for key in keys}
+    for r in rows:
+        context = tuple(getattr(r, c) for c in _ASPECT_COLUMNS)
+        by_question[(r.target_id, r.outcome_id)].append(
+            Group(r.first_id, EffectDirection(r.direction), context)
         )
-        .where(*where)
-        .subquery("numbered")
-    )
-    # size + 2: the cursor's own group pair may be spent; every other one yields at least a pair.
-    rows = (await session.execute(sa.select(numbered).where(numbered.c.rn <= size + 2))).all()
-    plans: dict[tuple[int, int], list[_GroupPair]] = {key: [] for key in keys}
-    for r in sorted(rows, key=lambda r: (r.target_id, r.outcome_id, r.rn)):
-        plans[(r.target_id, r.outcome_id)].append(_GroupPair(r.rank, r.ndiff, r.left_group, r.right_group))
+    related = await _condition_relation(session, rows)
+    start = GroupPair(*cursor[:4]) if cursor is not None else None
+    plans: dict[tuple[int, int], list[GroupPair]] = {
+        # size + 2: the cursor's own group pair may be spent; every other one yields at least a pair.
+        key: first_group_pairs(groups, related, size + 2, start)
+        for key, groups in by_question.items()
+    }
 
     # 2. Enough claim ids of every group involved to fill the page: the first size + 1 of each,
     #    and for the cursor's group pair those just after the cursor.
