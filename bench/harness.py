@@ -49,7 +49,7 @@ from api.store import migrations
 from api.store.db import Database
 from bench import baseline as base
 from bench.generate import DEFAULT_SEED, GenerateError, GenerationReport, generate
-from bench.http_load import LoadResult, load, percentile, serve
+from bench.http_load import LoadResult, Server, load, percentile, serve
 from bench.scenarios import (
     BenchParams,
     CheckFailed,
@@ -66,7 +66,8 @@ from schema.tables import Claim
 RESULT_KEYS = (
     "scenario", "database", "title", "median_ms", "p99_ms", "runs", "sql_statements", "sql_transactions",
     "peak_memory_kib",
-    "baseline", "http", "requests_per_s", "peer", "ratio_to_baseline", "ratio_to_peer", "check",
+    "baseline", "http", "requests_per_s", "peer", "ratio_to_baseline", "ratio_to_peer",
+    "requests_per_s_vs_peer", "check",
 )  # fmt: skip
 QUERY_CONCURRENCY = (1, 8, 32)
 # The benchmark's server: the per-token write rate limit off (M1 measures the write path, not the
@@ -260,7 +261,7 @@ async def run_database(spec: DatabaseSpec, options: Options) -> tuple[dict[str, 
                 for row, scenario in zip(results, options.scenarios, strict=True):
                     log(f"[{spec.name}] {scenario.name} over HTTP")
                     row["http"], made = await measure_http(
-                        server.url, options, scenario, prepared, curators, counter, schema, db, spec.settings
+                        server, options, scenario, prepared, curators, counter, schema, db, spec.settings
                     )
                     created += made
                     row["requests_per_s"] = {str(h["concurrency"]): h["requests_per_s"] for h in row["http"]}
@@ -279,6 +280,13 @@ async def run_database(spec: DatabaseSpec, options: Options) -> tuple[dict[str, 
         row["ratio_to_baseline"] = _ratio(row["median_ms"], (row["baseline"] or {}).get("median_ms"))
         ours = next((h["p50_ms"] for h in row["http"] if h["concurrency"] == 1), None)
         row["ratio_to_peer"] = _ratio(ours, (row["peer"] or {}).get("p50_ms"))
+        # The HTTP goal: claimsdb's requests/s ÷ PostGraphile's, per concurrency (≥ 1 meets it).
+        theirs_rps = (row["peer"] or {}).get("requests_per_s") or {}
+        row["requests_per_s_vs_peer"] = (
+            {level: _ratio(rps, theirs_rps.get(level)) for level, rps in row["requests_per_s"].items()}
+            if theirs_rps
+            else None
+        )
     return info, results
 
 
@@ -336,6 +344,7 @@ async def measure_in_process(
         "peer": None,
         "ratio_to_baseline": None,
         "ratio_to_peer": None,
+        "requests_per_s_vs_peer": None,
         "check": check,
     }
     if scenario.name in ("Q1", "Q5"):
@@ -374,7 +383,7 @@ async def measure_baseline(
 
 
 async def measure_http(
-    url: str,
+    server: Server,
     options: Options,
     scenario: Scenario,
     prepared: Prepared,
@@ -419,10 +428,14 @@ async def measure_http(
             return f"differs from the in-process answer at {first_difference(expected, got)}"
 
     for concurrency in levels:
+        cpu_before = server.cpu_seconds()
         result: LoadResult = await load(
-            url, make, concurrency=concurrency, max_requests=options.http_requests,
+            server.url, make, concurrency=concurrency, max_requests=options.http_requests,
             max_seconds=options.http_seconds, check=check,
         )  # fmt: skip
+        cpu_after = server.cpu_seconds()
+        if cpu_before is not None and cpu_after is not None:
+            result.server_cpu_seconds = cpu_after - cpu_before
         if scenario.mutation:
             made += result.requests - result.errors
         out.append(result.as_dict())
@@ -834,9 +847,9 @@ def markdown(document: dict[str, Any]) -> str:
 
     lines = [
         "| database | scenario | claimsdb median ms | p99 ms | baseline ms (plan) | ÷ baseline "
-        "| SQL statements (transactions) | peak KiB | HTTP p50 ms c=1 | req/s c=1 / 8 / 32 | HTTP errors "
-        "| PostGraphile p50 ms | ÷ peer |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| SQL statements (transactions) | peak KiB | HTTP p50 ms c=1 | server CPU ms per request c=1 "
+        "| req/s c=1 / 8 / 32 | HTTP errors | PostGraphile p50 ms | ÷ peer |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in document["results"]:
         http = {h["concurrency"]: h for h in row["http"]}
@@ -847,7 +860,8 @@ def markdown(document: dict[str, Any]) -> str:
             f"| {row['database']} | {row['scenario']} | {cell(row['median_ms'])} | {cell(row['p99_ms'])} | "
             + (f"{cell(base_['median_ms'], 2)} ({base_['plan']}) | " if base_ else "– | ")
             + f"{cell(row['ratio_to_baseline'])} | {row['sql_statements']} ({row['sql_transactions']}) | "
-            f"{cell(row['peak_memory_kib'])} | {cell(http[1]['p50_ms']) if 1 in http else '–'} | {rps} | "
+            f"{cell(row['peak_memory_kib'])} | {cell(http[1]['p50_ms']) if 1 in http else '–'} | "
+            f"{cell(http[1].get('server_cpu_ms_per_request')) if 1 in http else '–'} | {rps} | "
             f"{errors} | {cell((row['peer'] or {}).get('p50_ms'))} | {cell(row['ratio_to_peer'])} |"
         )
     return "\n".join(lines)

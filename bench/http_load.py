@@ -40,6 +40,15 @@ class Server:
     def url(self) -> str:
         return f"{self.base_url}/graphql"
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the server process has used so far (Linux), or None."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        # After the command name: field 14 (utime) and 15 (stime) are items 11 and 12 here.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_kib(self) -> int | None:
         """The server process's peak resident memory (Linux VmHWM), or None elsewhere."""
         try:
@@ -134,9 +143,11 @@ class LoadResult:
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     first_error: str | None = None
+    server_cpu_seconds: float | None = None  # the server's CPU time over the run, when known
 
     def as_dict(self) -> dict[str, Any]:
         lat = sorted(self.latencies_ms)
+        cpu = self.server_cpu_seconds
         return {
             "concurrency": self.concurrency,
             "requests": self.requests,
@@ -147,6 +158,10 @@ class LoadResult:
             "p99_ms": round(percentile(lat, 99), 3) if lat else None,
             "requests_per_s": round(self.requests / self.seconds, 2) if self.seconds > 0 else None,
             "first_error": self.first_error,
+            # What one request costs the server in CPU (all its threads), whatever the client did.
+            "server_cpu_ms_per_request": (
+                round(cpu * 1000 / self.requests, 3) if cpu is not None and self.requests else None
+            ),
         }
 
 

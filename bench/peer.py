@@ -208,7 +208,7 @@ async def _post(client: httpx.AsyncClient, url: str, variables: dict[str, Any]) 
 async def compare(
     settings: Settings, options: Any, prepared: Prepared, results: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Time Q1 and Q5 on PostGraphile (HTTP, concurrency 1) and attach them to the results;
+    """Time Q1 and Q5 on PostGraphile (HTTP, claimsdb's concurrency levels) and attach them to the results;
     returns what happened (versions, or why it was skipped)."""
     from bench.harness import first_difference
     from bench.scenarios import CheckFailed
@@ -243,15 +243,27 @@ async def compare(
                         )
             for name, row in wanted.items():
                 body = {"query": CLAIM_PAGE, "variables": variables[name]}
-                result = await load(
-                    url, lambda _w, _n, body=body: (body, {}), concurrency=1,
-                    max_requests=options.http_requests, max_seconds=options.http_seconds,
-                )  # fmt: skip
-                if result.errors:
-                    raise CheckFailed(
-                        f"{name} on PostGraphile: {result.errors} errors; first: {result.first_error}"
-                    )
-                row["peer"] = {"name": "PostGraphile", **result.as_dict()}
+                levels = []
+                # The same concurrency levels as claimsdb's own HTTP runs: the goal is requests/s.
+                for concurrency in options.query_concurrency:
+                    result = await load(
+                        url, lambda _w, _n, body=body: (body, {}), concurrency=concurrency,
+                        max_requests=options.http_requests, max_seconds=options.http_seconds,
+                    )  # fmt: skip
+                    if result.errors:
+                        raise CheckFailed(
+                            f"{name} on PostGraphile at concurrency {concurrency}: {result.errors} "
+                            f"errors; first: {result.first_error}"
+                        )
+                    levels.append(result.as_dict())
+                first = levels[0]
+                row["peer"] = {
+                    "name": "PostGraphile",
+                    "p50_ms": first["p50_ms"],
+                    "p99_ms": first["p99_ms"],
+                    "requests_per_s": {str(h["concurrency"]): h["requests_per_s"] for h in levels},
+                    "http": levels,
+                }
     except PeerUnavailable as exc:
         for row in wanted.values():
             row.pop("_data", None)
