@@ -14,7 +14,7 @@ from api.graphql.types.claims import Claim, resolve_claims
 from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
 from api.graphql.types.conflicts import Conflict, ConflictFilter, load_conflict, resolve_conflicts
 from api.graphql.types.sources import Cohort, Source, User
-from api.graphql.types.summary import EvidenceCell, EvidenceSummary
+from api.graphql.types.summary import EvidenceSummary
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
 from api.store.ids import from_global_id, int_key
 from api.store.queries.audit import AuditFilterSpec
@@ -225,8 +225,5 @@ class Query:
             cells, total = await evidence_summary(
                 session, target_id, spec or ClaimFilterSpec(), ctx.visibility
             )
-        return EvidenceSummary(
-            target=Target.from_row(await ctx.loaders.target.load(target_id)),
-            cells=[EvidenceCell(direction=c.direction, count=c.count, _cell=c) for c in cells],
-            total=total,
-        )
+        target_row = await ctx.loaders.target.load(target_id)
+        return await EvidenceSummary.of(info, Target.from_row(target_row), cells, total)
