@@ -141,3 +141,33 @@ async def test_a_query_runs_its_loader_batches_on_one_connection(seeded_db: Data
         assert len(checkouts) == 3, "without sharing, each batch has its own session"
     finally:
         event.remove(pool, "checkout", on_checkout)
+
+
+async def test_create_claim_costs_few_statements(seeded_db: Database, settings: Settings) -> None:
+    """Names resolved in one statement, nothing read back or deleted for a new claim: 10 statements
+    besides BEGIN (lookups, source, duplicate check, claim, evidence, claim_target, search, and the
+    audit head read, event and head update). It was 17 (bench M1)."""
+    from graphql_client import create_source, create_user
+
+    from schema.enums import Role
+
+    await create_source(seeded_db, "Statement count source", doi="10.5555/count.1")
+    curator = await create_user(seeded_db, "counting-curator", Role.CURATOR)
+    mutation = """mutation($input: CreateClaimInput!) { createClaim(input: $input) {
+      claim { id status } userErrors { field message } } }"""
+    claim_input = {
+        "statement": "IL-6R signalling may raise disease activity.",
+        "target": "IL-6R",
+        "outcome": "disease activity",
+        "direction": "INCREASES",
+        "modality": "HEDGED",
+        "evidenceType": "OBSERVATIONAL",
+        "organism": "human",
+        "condition": "RRMS",
+        "source": "10.5555/count.1",
+        "evidence": [{"quote": "IL-6R signalling may raise disease activity."}],
+    }
+    with count_statements(seeded_db) as log:
+        data = await gql(seeded_db, settings, mutation, {"input": claim_input}, actor=curator)
+    assert data["createClaim"]["userErrors"] == [] and data["createClaim"]["claim"]["status"] == "DRAFT"
+    assert log.count <= 10, f"createClaim ran {log.count} statements:\n{log}"

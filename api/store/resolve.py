@@ -45,6 +45,36 @@ async def lookup_id(session: AsyncSession, kind: VocabularyKind, name: str) -> i
     return await session.scalar(sa.select(vocab.alias_owner).where(vocab.alias_table.normalized == key))
 
 
+async def lookup_ids(session: AsyncSession, names: Sequence[tuple[VocabularyKind, str]]) -> list[int | None]:
+    """lookup_id for several names at once: plain names (the usual case) in one statement, the
+    rest (global IDs, CURIEs) one by one."""
+    out: list[int | None] = [None] * len(names)
+    plain: list[tuple[int, sa.Select]] = []
+    for index, (kind, name) in enumerate(names):
+        stripped = name.strip()
+        if not stripped or len(stripped) > _MAX_REF:
+            continue
+        vocab = VOCABULARIES[kind]
+        if int_id_of(stripped, vocab.type_name) is not None or split_curie(stripped) is not None:
+            out[index] = await lookup_id(session, kind, stripped)
+            continue
+        key = normalize_name(stripped)
+        if key:
+            # The index is our own int, written into the SQL (PostgreSQL cannot type a bound
+            # parameter in a UNION's select list).
+            position = sa.literal_column(str(index)).label("i")
+            statement = sa.select(position, vocab.alias_owner.label("id")).where(
+                vocab.alias_table.normalized == key
+            )
+            plain.append((index, statement))
+    if plain:
+        statements = [statement for _, statement in plain]
+        combined = statements[0] if len(statements) == 1 else sa.union_all(*statements)
+        for index, id_ in (await session.execute(combined)).all():
+            out[index] = id_
+    return out
+
+
 async def _lookup_curie(session: AsyncSession, kind: VocabularyKind, value: str) -> int | None:
     try:
         curie = parse_curie(value)

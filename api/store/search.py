@@ -28,14 +28,22 @@ async def refresh_claim_search(session: AsyncSession, claim_ids: list[int]) -> N
     for claim_id, quote in rows:
         quotes[claim_id].append(quote)
     await session.execute(sa.delete(ClaimSearch).where(ClaimSearch.claim_id.in_(claim_ids)))
-    await session.execute(
-        sa.insert(ClaimSearch),
-        [
-            {"claim_id": cid, "document": "\n".join([statements[cid], *quotes[cid]])}
-            for cid in claim_ids
-            if cid in statements
-        ],
-    )
+    documents = {cid: search_document(statements[cid], quotes[cid]) for cid in claim_ids if cid in statements}
+    await insert_claim_search(session, documents)
+
+
+def search_document(statement: str, quotes: list[str]) -> str:
+    """The searchable text of a claim: its statement, then its quotes in order."""
+    return "\n".join([statement, *quotes])
+
+
+async def insert_claim_search(session: AsyncSession, documents: dict[int, str]) -> None:
+    """Add the search rows of claims that have none yet (a new claim: its text is in hand, so
+    there is nothing to read back or delete)."""
+    if documents:
+        await session.execute(
+            sa.insert(ClaimSearch), [{"claim_id": cid, "document": doc} for cid, doc in documents.items()]
+        )
 
 
 def text_match(dialect: str, text: str) -> sa.ColumnElement[bool]:

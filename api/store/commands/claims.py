@@ -12,8 +12,8 @@ from api.store.commands._common import collect, optional_label, require_role, re
 from api.store.db import Writer
 from api.store.errors import StoreError, UserErrorCode, invalid
 from api.store.ids import to_global_id
-from api.store.resolve import resolve_id, resolve_source_id
-from api.store.search import refresh_claim_search
+from api.store.resolve import lookup_ids, resolve_id, resolve_source_id
+from api.store.search import insert_claim_search, search_document
 from schema.bearing import target_level_direction
 from schema.claims import claim_fingerprint
 from schema.enums import (
@@ -125,17 +125,25 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
 
     s = w.session
     r = _Resolved()
-    if data.target and data.target.strip():
-        await r.take("target", resolve_id(s, VocabularyKind.TARGET, data.target, ("target",)))
-    if data.intervention and data.intervention.strip():
-        await r.take(
-            "intervention",
-            resolve_id(s, VocabularyKind.INTERVENTION, data.intervention, ("intervention",)),
-        )
-    await r.take("outcome", resolve_id(s, VocabularyKind.OUTCOME, data.outcome, ("outcome",)))
-    await r.take("organism", resolve_id(s, VocabularyKind.ORGANISM, data.organism, ("organism",)))
-    if data.condition and data.condition.strip():
-        await r.take("condition", resolve_id(s, VocabularyKind.CONDITION, data.condition, ("condition",)))
+    names = [
+        ("target", VocabularyKind.TARGET, data.target),
+        ("intervention", VocabularyKind.INTERVENTION, data.intervention),
+        ("outcome", VocabularyKind.OUTCOME, data.outcome),
+        ("organism", VocabularyKind.ORGANISM, data.organism),
+        ("condition", VocabularyKind.CONDITION, data.condition),
+    ]
+    # One statement for all the names (a createClaim used to spend one per name).
+    wanted = [
+        (key, kind, name or "")
+        for key, kind, name in names
+        if key in ("outcome", "organism") or (name or "").strip()
+    ]
+    found = await lookup_ids(s, [(kind, name) for _, kind, name in wanted])
+    for (key, kind, name), id_ in zip(wanted, found, strict=True):
+        if id_ is not None:
+            r.ids[key] = id_
+        else:
+            await r.take(key, resolve_id(s, kind, name, (key,)))
     await r.take("source", resolve_source_id(s, data.source, ("source",)))
     evidence_sources: list[int | None] = []
     for index, ev in enumerate(data.evidence):
@@ -221,8 +229,9 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
         for index, ev in enumerate(data.evidence)
     ]
     await s.execute(sa.insert(Evidence), evidence_rows)
-    await write_claim_targets(w, claim)
-    await refresh_claim_search(s, [claim.id])
+    await write_claim_targets(w, claim, new=True)
+    quotes = [row["quote"] for row in evidence_rows]
+    await insert_claim_search(s, {claim.id: search_document(claim.statement, quotes)})
     w.record(
         "claim.create",
         "Claim",
@@ -348,9 +357,11 @@ def fingerprint_of(claim: Claim) -> str:
     )
 
 
-async def write_claim_targets(w: Writer, claim: Claim) -> None:
-    """(Re)write the targets a claim bears on and its direction at each (schema.bearing)."""
-    await w.session.execute(sa.delete(ClaimTarget).where(ClaimTarget.claim_id == claim.id))
+async def write_claim_targets(w: Writer, claim: Claim, *, new: bool = False) -> None:
+    """(Re)write the targets a claim bears on and its direction at each (schema.bearing).
+    `new`: the claim was just inserted, so it has no rows to delete."""
+    if not new:
+        await w.session.execute(sa.delete(ClaimTarget).where(ClaimTarget.claim_id == claim.id))
     direction = EffectDirection(claim.direction)
     if claim.subject_target_id is not None:
         rows = [
