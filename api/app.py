@@ -3,6 +3,7 @@ the database. Stateless apart from the connection pool, so any number of workers
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,13 +18,21 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+try:  # where Strawberry's view raises its HTTP refusals from (cross-web since 0.33x)
+    from cross_web import HTTPException
+except ImportError:  # pragma: no cover - older Strawberry
+    from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
+
 from api.graphql.context import Context, build_context
+from api.graphql.errors import SERVICE_UNAVAILABLE, unavailable_extensions
 from api.graphql.schema import build_schema
 from api.limits_http import HttpLimits
 from api.settings import Settings
-from api.store.db import Database
+from api.store.db import Database, database_outage
+from api.store.errors import DatabaseUnavailable
 
 # GraphiQL's JavaScript and CSS, vendored from npm (api/static/graphiql/README.md) and served at
 # GRAPHIQL_STATIC_PATH, so the page works without internet access.
@@ -32,6 +41,37 @@ GRAPHIQL_STATIC_PACKAGE = ("api", "static/graphiql")
 _CDN_PREFIX = "https://unpkg.com/"
 _ASSET_TAG = re.compile(r"<(?:script|link)\b[^>]*>")
 _CDN_ONLY_ATTRIBUTES = re.compile(r"\s+(?:integrity|crossorigin)(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?")
+
+
+_log = logging.getLogger("claimsdb.app")
+# While the database is unavailable: HTTP 503, and when to try again.
+RETRY_AFTER_SECONDS = 5
+_HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+def request_error(status: int, message: str, extensions: dict[str, Any], **headers: str) -> Response:
+    """An answer refusing a request before it ran: GraphQL errors and no `data` (GraphQL over
+    HTTP: a request error has no data entry)."""
+    body = {"errors": [{"message": message, "extensions": extensions}]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def unavailable_response(outage: DatabaseUnavailable) -> Response:
+    """The answer to a request the database could not serve before it ran (its token could not
+    be looked up): the same error an outage during execution gives."""
+    return request_error(
+        503, str(outage), unavailable_extensions(outage), **{"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
+def _is_outage(data: object) -> bool:
+    items = data if isinstance(data, list) else [data]
+    return any(
+        (error.get("extensions") or {}).get("code") == SERVICE_UNAVAILABLE
+        for item in items
+        if isinstance(item, dict)
+        for error in item.get("errors") or ()
+    )
 
 
 def _without_cdn_attributes(tag: re.Match[str]) -> str:
@@ -61,11 +101,45 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             self.schema.config.batching_config = {"max_operations": settings.max_batch_operations}
         self.settings = settings
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's HTTP handling, with its refusals (a malformed request, a mutation over GET)
+        as JSON GraphQL errors rather than plain text, and a request the database cannot serve
+        (its token could not be looked up) answered 503 like any other outage."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        response: Response
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            code = _HTTP_ERROR_CODES.get(exc.status_code, "BAD_REQUEST")
+            response = request_error(exc.status_code, exc.reason, {"code": code})
+        except DatabaseUnavailable as outage:
+            response = unavailable_response(outage)
+        await response(scope, receive, send)
+
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         return await build_context(request.app.state.db, self.settings, request)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson, as the HTTP limits read POST bodies: it refuses a lone surrogate escape
+        ("\\udeb2"), which the standard library decodes into a string that no database driver
+        can encode (GET variables with one failed their query with an internal error). Its
+        JSONDecodeError is the standard library's, so Strawberry answers 400."""
+        return orjson.loads(data)
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:  # type: ignore[override]
+        """A result with an outage error (errors.py) is answered 503 with Retry-After, so clients
+        and proxies see "retry later" for reads and writes alike."""
+        response = super().create_response(response_data, sub_response)
+        if _is_outage(response_data):
+            response.status_code = 503
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
         """Strawberry's GraphiQL page, loading its assets from us instead of unpkg.com."""
@@ -91,8 +165,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         try:
             async with db.read() as session:
                 await session.execute(sa.text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any failure means "not healthy"; the body says so
-            return JSONResponse({"status": "unhealthy", "database": "unreachable"}, status_code=503)
+        except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"; the body says so
+            state = "unreachable" if database_outage(exc) is not None else "failing"
+            if state == "failing":  # not an outage we know: worth a traceback in the log
+                _log.exception("health check failed")
+            return JSONResponse(
+                {"status": "unhealthy", "database": state},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         return JSONResponse({"status": "ok"})
 
     graphql = GraphQLEndpoint(settings)

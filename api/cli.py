@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import sqlalchemy as sa
@@ -77,6 +78,10 @@ def _describe_db_error(exc: Exception, settings: Settings | None) -> str:
             f"{where}: the database does not exist; create it (e.g. createdb) and run `claimsdb db upgrade`"
         )
     if "unable to open database" in lowered:
+        database = settings.url.database if settings else None
+        if database and not database.startswith("file:") and not Path(database).exists():
+            # The API opens existing files only (api.store.db); migrations create one.
+            return f"{where}: there is no database file yet; run `claimsdb db upgrade` to create it"
         return f"{where}: cannot open the SQLite file; check the path and its permissions"
     return f"{where}: {text}"
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from api.graphql.errors import unauthenticated
 from api.graphql.loaders import Loaders
 from api.settings import Settings
-from api.store.db import Database
+from api.store.db import Database, database_outage
 from api.store.queries.users import actor_for_token
 from schema.users import ANONYMOUS, Actor
 from schema.visibility import ClaimVisibility, claim_visibility
@@ -53,8 +53,16 @@ async def build_context(db: Database, settings: Settings, request: Request | Non
         context._actor = None
         context.auth_problem = "the Authorization header must be 'Bearer <token>'"
         return context
-    async with db.read() as session:
-        actor = await actor_for_token(session, token.strip())
+    try:
+        async with db.read() as session:
+            actor = await actor_for_token(session, token.strip())
+    except Exception as exc:
+        # Raised before GraphQL runs, where nothing would turn it into an error the client can
+        # read; the endpoint answers DatabaseUnavailable with a 503 (api/app.py).
+        outage = database_outage(exc)
+        if outage is None:
+            raise
+        raise outage from exc
     if actor is None:
         context._actor = None
         context.auth_problem = "the API token is not valid (unknown, revoked, or its user deactivated)"

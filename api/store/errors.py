@@ -45,3 +45,16 @@ def invalid(message: str, *field: str) -> StoreError:
 
 class DatabaseBusy(Exception):
     """The database could not take the write in time (SQLite lock held); safe to retry."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot serve now: unreachable, refusing connections, its file missing or
+    unopenable, or (`read_only`) refusing writes. Neither the client's fault nor a bug; the API
+    answers it with SERVICE_UNAVAILABLE (HTTP 503), and recovers by itself when the database does."""
+
+    UNAVAILABLE = "the database is unavailable; retry later"
+    READ_ONLY = "the database is read-only: reads work, but nothing can be written now; retry later"
+
+    def __init__(self, *, read_only: bool = False) -> None:
+        super().__init__(self.READ_ONLY if read_only else self.UNAVAILABLE)
+        self.read_only = read_only
