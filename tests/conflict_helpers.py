@@ -17,11 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-import strawberry
 from sqlalchemy import event
 
-from api.graphql.context import build_context
-from api.graphql.schema import build_schema
 from api.settings import Settings
 from api.store.db import Database
 from schema.bearing import directions_oppose, target_level_direction
@@ -35,7 +32,7 @@ from schema.enums import (
     SourceKind,
     TargetAction,
 )
-from schema.tables import Claim, Condition, InterventionAction, Outcome, Target
+from schema.tables import LIVE_STATUSES, Claim, Condition, InterventionAction, Outcome, Target
 from schema.users import ANONYMOUS, Actor
 from schema.visibility import claim_visibility
 
@@ -58,22 +55,15 @@ def int_of(global_id: str) -> int:
 
 # --- running GraphQL in-process ---------------------------------------------------------------
 
-_SCHEMA: list[strawberry.Schema] = []
-
-
-def _schema(settings: Settings) -> strawberry.Schema:
-    if not _SCHEMA:  # the schema does not depend on the database URL, only on the limits
-        _SCHEMA.append(build_schema(settings))
-    return _SCHEMA[0]
-
 
 async def run(
     db: Database, settings: Settings, query: str, variables: dict[str, Any] | None = None, *, actor=None
 ) -> Any:
-    context = await build_context(db, settings, None)
-    if actor is not None:
-        context._actor = actor  # what build_context sets after recognising a token
-    return await _schema(settings).execute(query, variable_values=variables, context_value=context)
+    # Through the shared client, so the claim lists these tests read are also checked against
+    # the compiled read path (graphql_client.execute).
+    from graphql_client import execute
+
+    return await execute(db, settings, query, variables, actor=actor)
 
 
 async def gql(
@@ -419,7 +409,7 @@ async def model_pairs(
     db: Database, actor: Actor = ANONYMOUS
 ) -> dict[tuple[str, str], dict[tuple[int, int], ModelPair]]:
     """What the rules of domain.md say, computed in Python from the plain tables (claims,
-    intervention actions, the condition tree), not from claim_target or the SQL of
+    intervention actions, the condition tree; visible live claims only), not from claim_target or the SQL of
     api/store/queries/conflicts.py: {(target, outcome): {(left id, right id): pair}}, left < right."""
     visibility = claim_visibility(actor)
     async with db.read() as session:
@@ -453,7 +443,9 @@ async def model_pairs(
     # (target, outcome) -> [(claim, target-level direction)]
     questions: dict[tuple[int, int], list[tuple[Claim, EffectDirection | None]]] = {}
     for c in claims:
-        if not visibility.allows(c.status, c.created_by_id):
+        # Rejected and retracted claims stay visible to reviewers, for the record, but take no
+        # part in conflicts (api/store/queries/conflicts.py, test_conflicts_writes).
+        if not visibility.allows(c.status, c.created_by_id) or c.status not in LIVE_STATUSES:
             continue
         direction = EffectDirection(c.direction)
         if c.subject_target_id is not None:
