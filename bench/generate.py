@@ -7,8 +7,19 @@ always give the same data (ids may differ between databases; content does not).
   them, a condition hierarchy, three organisms, ~100 outcomes) through the ordinary store
   commands, so it is validated and audited like a curator's work;
 - sources (~N/5, most with DOIs; blog posts and lay summaries retell an earlier paper), cohorts
-  and claims through api.store.bulk, in blocks of sources with their claims: one transaction and
-  a few audit events per block, memory bounded by the block.
+  and claims through api.store.bulk (validated, one audit event per row as the commands record),
+  drawn and written in chunks of CHUNK_SOURCES sources with their claims, so memory is bounded
+  by the chunk. By default the whole run is one import, one transaction: all or nothing, and the
+  import builds the indexes of the (empty) tables once at the end, which is what makes it fast.
+
+With --block-sources N each block of N sources is its own transaction instead. An interrupted run
+(killed, or the machine went down) is then resumed by running the same command again: the
+vocabulary is one transaction and so is each block, so the database holds the vocabulary and a
+whole number of blocks, and the next run draws (without writing) what those already hold, then
+writes the rest. The result equals an uninterrupted run with the same seed and block size
+(tests/test_faults.py kills it mid-way to check). Only the first block of a new database has its
+indexes built at the end; later blocks update them row by row, several times slower. Without
+--block-sources an interrupted run has written no claims, and the next run writes them all.
 
 The data is skewed like real literature: targets, interventions and outcomes are drawn from
 Zipf-like distributions (IL-6R, the hottest target, has ~15% of all claims: tens of thousands at a
@@ -21,11 +32,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import gc
 import itertools
 import random
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, TypeVar
@@ -35,13 +48,13 @@ import sqlalchemy as sa
 from api.settings import Settings, SettingsError
 from api.store import migrations
 from api.store.bulk import (
+    AuditMode,
+    BulkImport,
     ClaimRecord,
     CohortRecord,
     EvidenceRecord,
     SourceRecord,
-    import_claims,
-    import_cohorts,
-    import_sources,
+    bulk_import,
 )
 from api.store.commands.users import system_user
 from api.store.commands.vocabulary import (
@@ -68,7 +81,7 @@ from schema.enums import (
     Stance,
     TargetAction,
 )
-from schema.tables import Claim, Condition, Intervention, Organism, Outcome, Target, User
+from schema.tables import Claim, Condition, Intervention, Organism, Outcome, Source, Target, User
 from schema.users import Actor
 
 T = TypeVar("T")
@@ -76,9 +89,11 @@ T = TypeVar("T")
 DEFAULT_CLAIMS = 1_000_000
 DEFAULT_SEED = 20240611
 GENERATOR_USER = "bench-generator"
-# Sources per block; each block is one transaction holding its sources, cohorts and claims (15,000
-# claims: larger transactions rewrite the same index pages less often, ~15% faster on SQLite).
-BLOCK_SOURCES = 3000
+# Sources drawn and written at a time, with their cohorts and claims (15,000 claims): memory is
+# bounded by this, and the data depends on it (a chunk's claims cite the chunk's sources).
+CHUNK_SOURCES = 3000
+# Sources per transaction; None: the whole run is one (see the module doc).
+BLOCK_SOURCES: int | None = None
 CLAIMS_PER_SOURCE = 5
 TARGET_COUNT = 300
 INTERVENTION_COUNT = 100
@@ -410,6 +425,8 @@ class GenerationReport:
     cohorts: int = 0
     duplicates: int = 0
     reused: bool = False
+    # Claims an interrupted earlier run had written (whole blocks); this run wrote the rest.
+    resumed_after: int = 0
     seconds: float = 0.0
     vocabulary_seconds: float = 0.0
     # Drawing the records in Python, and writing them (api.store.bulk, commits included).
@@ -430,6 +447,7 @@ class GenerationReport:
             "cohorts": self.cohorts,
             "skipped_duplicates": self.duplicates,
             "reused": self.reused,
+            "resumed_after": self.resumed_after,
             "seconds": round(self.seconds, 2),
             "vocabulary_seconds": round(self.vocabulary_seconds, 2),
             "plan_seconds": round(self.plan_seconds, 2),
@@ -685,25 +703,29 @@ async def _name_map(db: Database, table: Any, column: Any) -> dict[str, int]:
 
 
 async def create_vocabulary(db: Database, actor: Actor, rng: random.Random) -> Ids:
-    """The vocabulary through the store commands (validated and audited like a curator's)."""
-    async with db.read() as session:
-        present = await session.scalar(sa.select(sa.func.count()).select_from(Target))
-    if present:
-        raise GenerateError(
-            "the database already holds targets but no generated claims; generate into an empty "
-            "(migrated or new) database"
-        )
+    """The vocabulary through the store commands (validated and audited like a curator's), in one
+    transaction, so a run killed while making it leaves none of it. When an earlier run of the
+    generator made it already, it is reused; its random draws are made again either way, so the
+    rng stands where an uninterrupted run's would."""
     targets = target_inputs()
+    interventions = intervention_inputs(rng, [t.symbol for t in targets])
+    async with db.read() as session:
+        present = set((await session.scalars(sa.select(Target.symbol))).all())
+    if present:
+        if present != {t.symbol for t in targets}:
+            raise GenerateError(
+                "the database already holds targets but no generated claims; generate into an empty "
+                "(migrated or new) database"
+            )
+        return await load_ids(db)
     async with db.write(actor) as w:
         for organism in ORGANISMS:
             await create_organism(w, organism)
         for condition in CONDITIONS:
             await create_condition(w, condition)
-    async with db.write(actor) as w:
         for target in targets:
             await create_target(w, target)
-    async with db.write(actor) as w:
-        for intervention in intervention_inputs(rng, [t.symbol for t in targets]):
+        for intervention in interventions:
             await create_intervention(w, intervention)
         for outcome in outcome_inputs():
             await create_outcome(w, outcome)
@@ -720,9 +742,9 @@ async def load_ids(db: Database) -> Ids:
     )
 
 
-def _blocks(total_claims: int) -> Iterator[tuple[int, int, int]]:
-    """(first source index, sources, claims) per block."""
-    per_block = BLOCK_SOURCES * CLAIMS_PER_SOURCE
+def _blocks(total_claims: int, block_sources: int | None = BLOCK_SOURCES) -> Iterator[tuple[int, int, int]]:
+    """(first source index, sources, claims) per block (None: one block)."""
+    per_block = block_sources * CLAIMS_PER_SOURCE if block_sources else total_claims
     first_source = 0
     remaining = total_claims
     while remaining > 0:
@@ -733,17 +755,67 @@ def _blocks(total_claims: int) -> Iterator[tuple[int, int, int]]:
         remaining -= claims
 
 
+def _chunks(first_source: int, n_claims: int) -> Iterator[tuple[int, int, int]]:
+    """A block's chunks, (first source index, sources, claims): CHUNK_SOURCES sources at most."""
+    for first, sources, claims in _blocks(n_claims, CHUNK_SOURCES):
+        yield first_source + first, sources, claims
+
+
+def _replay_block(plan: Plan, first_source: int, n_claims: int) -> None:
+    """Draw a block's records without writing them, so the rng moves on as writing it would."""
+    for chunk in _chunks(first_source, n_claims):
+        _replay_chunk(plan, *chunk)
+
+
+def _replay_chunk(plan: Plan, first_source: int, n_sources: int, n_claims: int) -> None:
+    """The plan only compares source and cohort ids (for equality), so stand-in ids draw the same."""
+    originals, retellings = plan.sources(first_source, n_sources)
+    source_ids = list(range(1, len(originals) + len(retellings) + 1))
+    kinds = [SourceKind(r.kind) for r in originals] + [SourceKind(r.kind) for r, _ in retellings]
+    cohort_records = plan.cohorts(source_ids, kinds)
+    by_source: dict[int, list[tuple[int, CohortRecord]]] = {}
+    for cohort_id, record in enumerate(cohort_records, start=1):
+        by_source.setdefault(record.source_id, []).append((cohort_id, record))
+    plan.claims(n_claims, source_ids, by_source)
+
+
+async def _check_seed(db: Database, seed: int) -> None:
+    """Resuming with another seed would mix two data sets: every generated source names its seed."""
+    async with db.read() as session:
+        found = await session.scalar(
+            sa.select(Source.id)
+            .where(
+                sa.or_(
+                    Source.doi.like(f"10.5555/cdb.{seed}.%"),
+                    Source.url.like(f"https://blog.example.org/{seed}/%"),
+                )
+            )
+            .limit(1)
+        )
+    if found is None:
+        raise GenerateError(
+            f"the database holds claims generated with another seed than {seed}; give that --seed "
+            "to resume, or generate into an empty database"
+        )
+
+
 async def generate(
     db: Database,
     claims: int,
     *,
     seed: int = DEFAULT_SEED,
+    block_sources: int | None = BLOCK_SOURCES,
+    audit: AuditMode = "entity",
     progress: Callable[[int, int], None] | None = None,
 ) -> GenerationReport:
     """Fill a migrated database with `claims` claims (and their world); reuse it when the
-    generator already put at least that many there. `progress(done, total)` after each block."""
+    generator already put at least that many there, resume it when an interrupted run (same seed
+    and block size) left fewer. `audit`: api.store.bulk's audit mode (an event per row, or per
+    chunk). `progress(done, total)` after each chunk."""
     if claims < 1:
         raise GenerateError("--claims must be at least 1")
+    if block_sources is not None and block_sources < 1:
+        raise GenerateError("--block-sources must be at least 1")
     report = GenerationReport()
     began = time.perf_counter()
     existing = await generated_claims(db)
@@ -751,53 +823,44 @@ async def generate(
         report.claims, report.reused = existing, True
         report.seconds = time.perf_counter() - began
         return report
-    if existing:
+    blocks = list(_blocks(claims, block_sources))
+    # Each block is one transaction, so an interrupted run left a whole number of blocks.
+    written = list(itertools.accumulate(n for _, _, n in blocks))
+    if existing and existing not in written:
         raise GenerateError(
-            f"the database holds {existing:,} generated claims, fewer than the {claims:,} asked for; "
-            "generate into an empty database (or ask for at most that many)"
+            f"the database holds {existing:,} generated claims, which is not where a run of "
+            f"{claims:,} claims in blocks of {block_sources or 'all'} sources stops between blocks; generate "
+            "into an empty database (or resume with the --claims, --seed and --block-sources of the "
+            "run that made them)"
         )
+    if existing:
+        await _check_seed(db, seed)
+    done_blocks = written.index(existing) + 1 if existing else 0
     rng = random.Random(seed)
     actor = await _generator_actor(db)
     ids = await create_vocabulary(db, actor, rng)
     report.vocabulary_seconds = time.perf_counter() - began
     plan = Plan(rng, ids, seed)
     done = 0
-    for first_source, n_sources, n_claims in _blocks(claims):
+    for index, (first_source, _n_sources, n_claims) in enumerate(blocks):
+        if index < done_blocks:
+            _replay_block(plan, first_source, n_claims)
+            done += n_claims
+            report.resumed_after += n_claims
+            continue
         block_began, block_cpu = time.perf_counter(), time.process_time()
-        planning = planning_cpu = 0.0
-        originals, retellings = plan.sources(first_source, n_sources)
-        planning += time.perf_counter() - block_began
-        planning_cpu += time.process_time() - block_cpu
-        async with db.write(actor) as w:
-            original_ids = (await import_sources(w, originals, start=first_source)).ids
-            retold = [replace(rec, derived_from_id=original_ids[pos]) for rec, pos in retellings]
-            retold_ids = (await import_sources(w, retold, start=first_source + len(originals))).ids
-            source_ids = [i for i in original_ids + retold_ids if i is not None]
-            kinds = [SourceKind(r.kind) for r in originals] + [SourceKind(r.kind) for r, _ in retellings]
-            began_cohorts, cpu = time.perf_counter(), time.process_time()
-            cohort_records = plan.cohorts(source_ids, kinds)
-            planning += time.perf_counter() - began_cohorts
-            planning_cpu += time.process_time() - cpu
-            cohort_ids = (await import_cohorts(w, cohort_records)).ids if cohort_records else []
-            by_source: dict[int, list[tuple[int, CohortRecord]]] = {}
-            for cohort_id, record in zip(cohort_ids, cohort_records, strict=True):
-                assert cohort_id is not None
-                by_source.setdefault(record.source_id, []).append((cohort_id, record))
-            began_claims, cpu = time.perf_counter(), time.process_time()
-            records = plan.claims(n_claims, source_ids, by_source)
-            planning += time.perf_counter() - began_claims
-            planning_cpu += time.process_time() - cpu
-            result = await import_claims(w, records, start=done)
-        report.plan_seconds += planning
-        report.import_seconds += time.perf_counter() - block_began - planning
-        report.import_cpu_seconds += time.process_time() - block_cpu - planning_cpu
-        report.sources += len(source_ids)
-        report.cohorts += len(cohort_records)
-        report.claims += result.inserted
-        report.duplicates += result.duplicates
-        done += n_claims
-        if progress is not None:
-            progress(done, claims)
+        drawing = _Drawing()
+        # One import, one transaction: its indexes are built and its events chained by the end.
+        with _without_cycle_collection():
+            async with db.write(actor) as w, bulk_import(w, audit=audit) as load:
+                for chunk in _chunks(first_source, n_claims):
+                    await _write_chunk(load, plan, chunk, done, report, drawing)
+                    done += chunk[2]
+                    if progress is not None:
+                        progress(done, claims)
+        report.plan_seconds += drawing.wall
+        report.import_seconds += time.perf_counter() - block_began - drawing.wall
+        report.import_cpu_seconds += time.process_time() - block_cpu - drawing.cpu
     if not db.is_sqlite:
         # Autovacuum would analyse the new rows, later; the benchmark wants its plans now. (SQLite
         # has no autovacuum-analyze and claimsdb does not run ANALYZE, so neither does this.)
@@ -808,8 +871,75 @@ async def generate(
     return report
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Drawing and importing make millions of short-lived objects (records, rows, events) and
+    hardly a reference cycle; the cyclic collector would walk the live chunk again and again for
+    nothing (a quarter of the writing time, measured). Reference counting still frees them, and
+    the collector runs again afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass
+class _Drawing:
+    """Time spent drawing records (Python), kept apart from the time spent writing them."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+
+    def draw(self, fn: Callable[[], T]) -> T:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return fn()
+        finally:
+            self.wall += time.perf_counter() - wall
+            self.cpu += time.process_time() - cpu
+
+
+async def _write_chunk(
+    load: BulkImport,
+    plan: Plan,
+    chunk: tuple[int, int, int],
+    first_claim: int,
+    report: GenerationReport,
+    drawing: _Drawing,
+) -> None:
+    """Draw a chunk's sources, cohorts and claims and import them, in that order (each step
+    needs the ids the one before got). Records are named by their position in the whole run."""
+    first_source, n_sources, n_claims = chunk
+    originals, retellings = drawing.draw(lambda: plan.sources(first_source, n_sources))
+    original_ids = (await load.sources(originals, start=first_source)).ids
+    retold = [replace(rec, derived_from_id=original_ids[pos]) for rec, pos in retellings]
+    retold_ids = (await load.sources(retold, start=first_source + len(originals))).ids
+    source_ids = [i for i in original_ids + retold_ids if i is not None]
+    kinds = [SourceKind(r.kind) for r in originals] + [SourceKind(r.kind) for r, _ in retellings]
+    cohort_records = drawing.draw(lambda: plan.cohorts(source_ids, kinds))
+    cohort_ids = (await load.cohorts(cohort_records, start=report.cohorts)).ids if cohort_records else []
+    by_source: dict[int, list[tuple[int, CohortRecord]]] = {}
+    for cohort_id, record in zip(cohort_ids, cohort_records, strict=True):
+        assert cohort_id is not None
+        by_source.setdefault(record.source_id, []).append((cohort_id, record))
+    records = drawing.draw(lambda: plan.claims(n_claims, source_ids, by_source))
+    result = await load.claims(records, start=first_claim)
+    report.sources += len(source_ids)
+    report.cohorts += len(cohort_records)
+    report.claims += result.inserted
+    report.duplicates += result.duplicates
+
+
 async def generate_into(
-    settings: Settings, claims: int, seed: int = DEFAULT_SEED, show_progress: bool = True
+    settings: Settings,
+    claims: int,
+    seed: int = DEFAULT_SEED,
+    show_progress: bool = True,
+    block_sources: int | None = BLOCK_SOURCES,
+    audit: AuditMode = "entity",
 ) -> GenerationReport:
     """Migrate the database if needed, then generate with a rich progress bar."""
     from rich.progress import (
@@ -825,14 +955,25 @@ async def generate_into(
     db = Database(settings)
     try:
         if not show_progress:
-            return await generate(db, claims, seed=seed)
+            return await generate(db, claims, seed=seed, block_sources=block_sources, audit=audit)
         with Progress(
-            TextColumn("[bold]generating[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("claims"),
-            TimeElapsedColumn(), TimeRemainingColumn(), transient=False,
+            TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("claims"), TimeElapsedColumn(), TimeRemainingColumn(), transient=False,
         ) as bar:  # fmt: skip
-            task = bar.add_task("claims", total=claims)
+            task = bar.add_task("generating", total=claims)
+
+            def advance(done: int, total: int) -> None:
+                # The last chunk written, the import builds its indexes and commits.
+                finishing = "building indexes, committing" if done >= total else "generating"
+                bar.update(task, completed=done, description=finishing)
+
             return await generate(
-                db, claims, seed=seed, progress=lambda done, _t: bar.update(task, completed=done)
+                db,
+                claims,
+                seed=seed,
+                block_sources=block_sources,
+                audit=audit,
+                progress=advance,
             )
     finally:
         await db.dispose()
@@ -847,6 +988,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--database", required=True, help="database URL (sqlite:///file.db, postgresql://...)"
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--block-sources",
+        type=int,
+        default=BLOCK_SOURCES,
+        help="sources per transaction, with their claims (default: the whole run is one transaction, "
+        "which is fastest); resume with the same",
+    )
+    parser.add_argument(
+        "--audit",
+        choices=["entity", "batch"],
+        default="entity",
+        help="an audit event per source, cohort and claim, as the commands record (default), or one "
+        "per chunk (faster; a claim's own history then lacks its creation)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
@@ -856,13 +1011,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
-        report = asyncio.run(generate_into(settings, args.claims, args.seed, not args.quiet))
+        report = asyncio.run(
+            generate_into(settings, args.claims, args.seed, not args.quiet, args.block_sources, args.audit)
+        )
     except GenerateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if report.reused:
         print(f"reused: the database already holds {report.claims:,} generated claims")
     else:
+        if report.resumed_after:
+            print(f"resumed: an earlier run had written {report.resumed_after:,} claims")
         print(
             f"generated {report.claims:,} claims, {report.sources:,} sources, {report.cohorts:,} cohorts "
             f"in {report.seconds:.1f} s (vocabulary {report.vocabulary_seconds:.1f} s, drawing records "

@@ -252,20 +252,38 @@ async def test_bulk_import_is_audited_idempotent_and_writes_what_create_claim_wr
     async with db.read() as session:
         verified = await verify_log(session)
         events = (
-            (
-                await session.execute(
-                    sa.select(AuditEvent.after).where(AuditEvent.action == "claim.bulk_import")
+            await session.execute(
+                sa.select(AuditEvent.entity_id, AuditEvent.after["statement"].as_string()).where(
+                    AuditEvent.action == "claim.create"
                 )
             )
-            .scalars()
-            .all()
-        )
+        ).all()
+        claims = (await session.execute(sa.select(Claim.id, Claim.statement).order_by(Claim.id))).all()
     assert verified.broken is None, f"the audit chain is broken: {verified.broken}"
-    assert [e["claims"] for e in events] == [4, 4], "one event per batch that added claims (not the last)"
+    assert sorted(events) == [tuple(c) for c in claims], "one claim.create event per claim, naming it"
 
     again = await bulk_import_claims(db, actor, records, batch_size=5)
     assert (again.inserted, again.duplicates) == (0, 9), "a repeated import adds nothing"
     assert await _count(db, Claim) == 8
+
+    # audit="batch": one event per chunk that added claims, naming their ids.
+    more = [_record(ids, n) for n in range(10, 15)]
+    await bulk_import_claims(db, actor, more, batch_size=3, audit="batch")
+    async with db.read() as session:
+        assert (await verify_log(session)).broken is None
+        batches = (
+            await session.scalars(
+                sa.select(AuditEvent.after)
+                .where(AuditEvent.action == "claim.bulk_import")
+                .order_by(AuditEvent.id)
+            )
+        ).all()
+        new_ids = (
+            await session.scalars(sa.select(Claim.id).where(Claim.id.not_in([c.id for c in claims])))
+        ).all()
+    assert [b["claims"] for b in batches] == [3, 2]
+    named = [i for b in batches for first, last in b["ids"] for i in range(first, last + 1)]
+    assert sorted(named) == sorted(new_ids) and len(new_ids) == 5
     with pytest.raises(StoreError) as caught:
         async with db.write(actor) as w:
             await import_claims(w, records[:1], on_duplicate="error")
