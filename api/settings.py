@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     max_query_aliases: int = Field(default=30, ge=1)
     max_query_tokens: int = Field(default=5000, ge=100)
     max_query_cost: int = Field(default=10000, ge=1)
+    # Answer the query operations it supports (claim lists with their context) with JSON built by
+    # the database (api/graphql/compiled) instead of field resolvers; off: resolvers answer all.
+    compiled_queries: bool = True
     # Introspection and GraphiQL are on for the embedded default; turn them off in production.
     introspection: bool = True
     graphiql: bool = True

@@ -338,3 +338,15 @@ async def seeded_db(settings: Settings) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many query operations the compiled read path answered, each checked against the
+    resolvers (tests/graphql_client.py; imported under two names by different test modules)."""
+    import sys
+
+    for name in ("graphql_client", "tests.graphql_client"):
+        client = sys.modules.get(name)
+        tally = getattr(client, "TALLY", None)
+        if tally is not None and (tally.compiled or tally.fell_back):
+            terminalreporter.write_line(f"compiled read path ({name}): {tally.summary()}")

@@ -2,6 +2,12 @@
 context the HTTP endpoint builds (`build_context(db, settings, None)`), optionally as an actor;
 create users, sources and claims through the store commands; count SQL statements.
 
+Every query operation `execute` runs that the compiled read path answers (api/graphql/compiled)
+is run a second time with that path switched off, and the two answers must be the same to the
+byte (data with its key order, and errors): so every query of the test suite checks that the two
+paths agree. `TALLY` counts, over the session, the query operations compiled and those that fell
+back to the resolvers (and why); the second run is not counted by `count_statements`.
+
 Not a test module (no `test_` prefix); the test_graphql_*.py files import it.
 """
 
@@ -9,16 +15,20 @@ from __future__ import annotations
 
 import base64
 import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import orjson
 import strawberry
 from graphql import ExecutionResult
 from sqlalchemy import event
 
+from api.graphql.compiled import Outcome, outcomes
 from api.graphql.context import Context, build_context
 from api.graphql.schema import build_schema
 from api.settings import Settings
@@ -57,6 +67,7 @@ def schema_for(settings: Settings) -> strawberry.Schema:
         settings.max_query_cost,
         settings.introspection,
         settings.graphiql,
+        settings.compiled_queries,
     )
     if key not in _SCHEMAS:
         _SCHEMAS[key] = build_schema(settings)
@@ -72,6 +83,36 @@ async def make_context(db: Database, settings: Settings, actor: Actor | None = N
     return context
 
 
+@dataclass
+class CompiledTally:
+    """Query operations over the test session: answered by the compiled path, or by the
+    resolvers (with the reasons the compiled path gave)."""
+
+    compiled: int = 0
+    fell_back: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def record(self, outcome: Outcome) -> None:
+        if outcome.compiled:
+            self.compiled += 1
+        else:
+            self.fell_back += 1
+            self.reasons[outcome.reason] += 1
+
+    def summary(self) -> str:
+        common = ", ".join(f"{reason} ({n})" for reason, n in self.reasons.most_common(5))
+        return (
+            f"{self.compiled} query operations compiled (each also run by the resolvers, with "
+            f"equal answers), {self.fell_back} answered by the resolvers; most common reasons: {common}"
+        )
+
+
+TALLY = CompiledTally()
+
+# False while the resolvers re-run an operation for comparison: count_statements skips those.
+_COUNTED: ContextVar[bool] = ContextVar("graphql_client_counted", default=True)
+
+
 async def execute(
     db: Database,
     settings: Settings,
@@ -79,9 +120,49 @@ async def execute(
     variables: dict[str, Any] | None = None,
     *,
     actor: Actor | None = None,
+    outcome: list[Outcome] | None = None,
 ) -> ExecutionResult:
+    """Run one operation; when the compiled path answered it, check the resolvers answer the
+    same. `outcome`, when given, receives what the compiled path did (nothing for a mutation)."""
     context = await make_context(db, settings, actor)
-    return await schema_for(settings).execute(query, variable_values=variables, context_value=context)
+    with outcomes() as seen:
+        result = await schema_for(settings).execute(query, variable_values=variables, context_value=context)
+    for happened in seen:
+        TALLY.record(happened)
+    if outcome is not None:
+        outcome.extend(seen)
+    if any(o.compiled for o in seen):
+        await _same_without_compiling(db, settings, query, variables, actor, result)
+    return result
+
+
+async def _same_without_compiling(
+    db: Database,
+    settings: Settings,
+    query: str,
+    variables: dict[str, Any] | None,
+    actor: Actor | None,
+    compiled: ExecutionResult,
+) -> None:
+    resolvers = schema_for(settings.model_copy(update={"compiled_queries": False}))
+    token = _COUNTED.set(False)
+    try:
+        context = await make_context(db, settings, actor)
+        ordinary = await resolvers.execute(query, variable_values=variables, context_value=context)
+    finally:
+        _COUNTED.reset(token)
+    got, expected = orjson.dumps(compiled.data), orjson.dumps(ordinary.data)
+    assert got == expected, (
+        "the compiled path and the resolvers answer differently\n"
+        f"query: {query}\nvariables: {variables}\ncompiled:  {got[:3000]!r}\nresolvers: {expected[:3000]!r}"
+    )
+    assert _formatted_errors(compiled) == _formatted_errors(ordinary), (
+        f"errors differ\ncompiled: {describe_errors(compiled)}\nresolvers: {describe_errors(ordinary)}"
+    )
+
+
+def _formatted_errors(result: ExecutionResult) -> bytes:
+    return orjson.dumps([error.formatted for error in result.errors or []])
 
 
 def describe_errors(result: ExecutionResult) -> str:
@@ -277,11 +358,12 @@ class StatementLog:
 @contextmanager
 def count_statements(db: Database) -> Iterator[StatementLog]:
     """Every SQL statement the engine sends while the block runs, except transaction and SQLite
-    PRAGMA housekeeping (which only SQLite sends through the cursor, so it is left out on both)."""
+    PRAGMA housekeeping (which only SQLite sends through the cursor, so it is left out on both)
+    and the resolvers' second run of a compiled query (see `execute`)."""
     log = StatementLog()
 
     def before_cursor_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not _HOUSEKEEPING.match(statement):
+        if not _HOUSEKEEPING.match(statement) and _COUNTED.get():
             log.statements.append(statement)
 
     engine = db.engine.sync_engine

@@ -19,6 +19,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from api.graphql.compiled import CompiledQueries
 from api.graphql.errors import should_mask
 from api.graphql.limits import CostLimiter
 from api.graphql.loaders import ShareReadSession
@@ -29,6 +30,7 @@ from api.graphql.types.claims import Claim
 from api.graphql.types.conflicts import Conflict
 from api.graphql.types.sources import Cohort, Source, User
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
+from api.graphql.validation import CachedValidation, ValidationResults
 from api.settings import Settings
 
 NODE_TYPES = [
@@ -71,13 +73,18 @@ class ClaimsdbSchema(strawberry.Schema):
 def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories, not instances: Strawberry makes one extension per request from them, so no
     # request sees another's execution context (the cost limit reads the request's variables).
-    # No ValidationCache: the cost limit depends on the variables, so validation is per request.
+    # Validation is cached per document except for the cost limit, which depends on the variables.
     extensions: list[Any] = [
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_query_aliases),
         partial(CostLimiter, max_cost=settings.max_query_cost),
+        # After the cost limit, whose rule it must see; one cache per schema (its rules are fixed).
+        partial(CachedValidation, results=ValidationResults(maxsize=256)),
         partial(ParserCache, maxsize=256),
+        # After the limits (they reject at parsing and validation, before execution starts):
+        # answers supported query operations from SQL-built JSON (api/graphql/compiled).
+        *([CompiledQueries] if settings.compiled_queries else []),
         partial(MaskErrors, should_mask_error=should_mask, error_message="Internal server error."),
         ShareReadSession,
     ]

@@ -26,6 +26,7 @@ from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outc
 from api.store.ids import to_global_id
 from api.store.queries.audit import AuditFilterSpec
 from api.store.queries.claims import ClaimFilterSpec, ClaimScope, claims_page
+from api.store.queries.pagination import PageRequest
 from schema import tables as t
 
 ClaimSubject = Annotated[
@@ -188,6 +189,23 @@ class Claim(Node):
         return User.from_row(await info.context.loaders.user.load(self._row.created_by_id))
 
 
+def claim_list_arguments(
+    filter: ClaimFilter | None,
+    order_by: ClaimOrder | None,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> tuple[ClaimFilterSpec, PageRequest, ClaimOrderField, bool]:
+    """A claim list's arguments as the store takes them (the compiled read path, which builds the
+    same lists as JSON in the database, uses this too). Bad paging arguments are a ClientError."""
+    request = page_request(first, after, last, before)
+    field = ClaimOrderField(order_by.field.value) if order_by else ClaimOrderField.CREATED_AT
+    descending = order_by.direction is OrderDirection.DESC if order_by else True
+    spec = filter.to_spec() if filter else ClaimFilterSpec()
+    return spec, request, field, descending
+
+
 async def resolve_claims(
     info: GraphQLInfo,
     filter: ClaimFilter | None,
@@ -200,10 +218,7 @@ async def resolve_claims(
 ) -> Connection[Claim]:
     """Every claim list (Query.claims, Target.claims, Source.claims, ...) goes through here."""
     ctx = info.context
-    request = page_request(first, after, last, before)
-    field = ClaimOrderField(order_by.field.value) if order_by else ClaimOrderField.CREATED_AT
-    descending = order_by.direction is OrderDirection.DESC if order_by else True
-    spec = filter.to_spec() if filter else ClaimFilterSpec()
+    spec, request, field, descending = claim_list_arguments(filter, order_by, first, after, last, before)
     async with ctx.db.read() as session:
         page = await paged(
             claims_page(

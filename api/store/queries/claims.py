@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -10,9 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import Alias
 
-from api.store.queries.pagination import Ordering, Page, PageRequest, SortKey, fetch_page
+from api.store.queries.pagination import Ordering, Page, PageRequest, SortKey, page_of_rows, page_statement
 from api.store.resolve import lookup_id, lookup_source_ids
 from api.store.search import text_match
 from schema.enums import ClaimStatus, EffectDirection, EvidenceType, Modality, SourceKind, VocabularyKind
@@ -56,7 +61,18 @@ class ClaimScope:
     condition_id: int | None = None
     organism_id: int | None = None
 
-    def conditions(self) -> list[sa.ColumnElement[bool]]:
+    @property
+    def bearing_target_id(self) -> int | None:
+        """The target whose bearing claims this scope lists with the plain bearing condition
+        (`_bears_on_target`), which the SQLite scan plan can replace; None otherwise."""
+        if self.target_id is not None and not (self.question_only or self.target_direction):
+            return self.target_id
+        return None
+
+    def conditions(self, bearing: Any = None) -> list[sa.ColumnElement[bool]]:
+        """WHERE conditions; `bearing` builds the bearing-on-target condition (default: the
+        indexed IN form)."""
+        bears = bearing or _bears_on_target
         out: list[sa.ColumnElement[bool]] = []
         if self.target_id is not None and (self.question_only or self.target_direction):
             bearing = sa.select(ClaimTarget.claim_id).where(
@@ -67,7 +83,7 @@ class ClaimScope:
             out.append(Claim.id.in_(bearing))
             out.append(Claim.status.in_(LIVE_STATUSES))
         elif self.target_id is not None:
-            out.append(_bears_on_target(self.target_id))
+            out.append(bears(self.target_id))
         if self.outcome_id is not None:
             out.append(Claim.outcome_id == self.outcome_id)
         if self.condition_id is not None:
@@ -154,19 +170,51 @@ async def filter_conditions(
 ) -> list[sa.ColumnElement[bool]]:
     """WHERE conditions for a filter. A name that resolves to nothing makes the filter match
     nothing (never an error: a frontend may ask about a target the database does not know)."""
+    resolved = await _resolve_filter(session, spec)
+    return _filter_conditions(session, spec, vis, resolved, _bears_on_target)
+
+
+@dataclass(frozen=True)
+class _ResolvedNames:
+    """The filter's names and source reference, looked up (None: names nothing)."""
+
+    ids: dict[VocabularyKind, int | None]
+    source_ids: list[int] | None
+
+
+async def _resolve_filter(session: AsyncSession, spec: ClaimFilterSpec) -> _ResolvedNames:
+    names = {
+        VocabularyKind.TARGET: spec.target,
+        VocabularyKind.INTERVENTION: spec.intervention,
+        VocabularyKind.CONDITION: spec.condition,
+        VocabularyKind.ORGANISM: spec.organism,
+        VocabularyKind.OUTCOME: spec.outcome,
+    }
+    ids = {kind: await lookup_id(session, kind, name) for kind, name in names.items() if name is not None}
+    source_ids = await lookup_source_ids(session, spec.source) if spec.source is not None else None
+    return _ResolvedNames(ids, source_ids)
+
+
+def _filter_conditions(
+    session: AsyncSession,
+    spec: ClaimFilterSpec,
+    vis: ClaimVisibility,
+    resolved: _ResolvedNames,
+    bearing: Any,
+) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = [visible(vis)]
 
     by_name = [
-        (spec.target, VocabularyKind.TARGET, _bears_on_target),
-        (spec.intervention, VocabularyKind.INTERVENTION, lambda i: Claim.subject_intervention_id == i),
-        (spec.condition, VocabularyKind.CONDITION, _within_condition),
-        (spec.organism, VocabularyKind.ORGANISM, lambda i: Claim.organism_id == i),
-        (spec.outcome, VocabularyKind.OUTCOME, lambda i: Claim.outcome_id == i),
+        (VocabularyKind.TARGET, bearing),
+        (VocabularyKind.INTERVENTION, lambda i: Claim.subject_intervention_id == i),
+        (VocabularyKind.CONDITION, _within_condition),
+        (VocabularyKind.ORGANISM, lambda i: Claim.organism_id == i),
+        (VocabularyKind.OUTCOME, lambda i: Claim.outcome_id == i),
     ]
-    for name, kind, clause in by_name:
-        if name is None:
+    for kind, clause in by_name:
+        if kind not in resolved.ids:
             continue
-        found = await lookup_id(session, kind, name)
+        found = resolved.ids[kind]
         where.append(clause(found) if found is not None else sa.false())
 
     if spec.direction is not None:
@@ -179,8 +227,8 @@ async def filter_conditions(
         where.append(Claim.status.in_(list(spec.status)))
     if spec.source_kind is not None:
         where.append(Claim.source_id.in_(sa.select(Source.id).where(Source.kind.in_(list(spec.source_kind)))))
-    if spec.source is not None:
-        ids = await lookup_source_ids(session, spec.source)
+    if resolved.source_ids is not None:
+        ids = resolved.source_ids
         where.append(Claim.source_id.in_(ids) if ids else sa.false())
     if spec.text is not None and spec.text.strip():
         where.append(text_match(session.bind.dialect.name, spec.text))
@@ -196,6 +244,11 @@ async def filter_conditions(
 
 def _bears_on_target(target_id: int) -> sa.ColumnElement[bool]:
     return Claim.id.in_(sa.select(ClaimTarget.claim_id).where(ClaimTarget.target_id == target_id))
+
+
+def _bears_on_target_per_row(target_id: int) -> sa.ColumnElement[bool]:
+    """The same condition as a test of each claim (the scan plan: see `claim_list`)."""
+    return sa.exists().where(ClaimTarget.claim_id == Claim.id, ClaimTarget.target_id == target_id)
 
 
 def _within_condition(condition_id: int) -> sa.ColumnElement[bool]:
@@ -227,6 +280,179 @@ def _published_window(spec: ClaimFilterSpec) -> list[sa.ColumnElement[bool]]:
     return out
 
 
+class _IndexedBy(Alias):
+    """An alias of the claim table read through one index: `claim AS walk INDEXED BY
+    ix_claim_created_at_id` (SQLite's way of fixing a plan; SQLAlchemy renders no table hints for
+    SQLite)."""
+
+    inherit_cache = True
+    index = "ix_claim_created_at_id"  # the only index the scan plan walks (see claim_list)
+
+
+@compiles(_IndexedBy)
+def _compile_indexed_by(element: _IndexedBy, compiler: Any, **kw: Any) -> str:
+    text = compiler.visit_alias(element, **kw)
+    if kw.get("asfrom"):
+        return f"{text} INDEXED BY {compiler.preparer.quote(element.index)}"
+    return text
+
+
+@dataclass
+class ClaimList:
+    """One claim list's SQL, shared by the ordinary resolvers (`claims_page`: ORM rows) and the
+    compiled read path (api/store/queries/documents.py: JSON built in the database): the same
+    filter, visibility, scope, ordering and plan, whichever way the page is then fetched.
+
+    A page is fetched in two levels: `page` selects the sort keys of the page's claims (the keyset
+    page: filter, order, limit), and the caller joins the claims (or builds their documents) by
+    id for that page alone, ordered again by `page_order`."""
+
+    where: list[sa.ColumnElement[bool]]  # the claims' conditions (over `claim`)
+    ordering: Ordering  # over `claim`, or (the scan plan) over `walk`
+    order_field: ClaimOrderField
+    walk: Any = None  # the scan plan: the _IndexedBy alias the page walks, else None
+    # The same claims in the form best for counting them all (the scan plan's per-claim bearing
+    # test would read every claim; the plain form reads the target's claim_target rows); made
+    # only when a total is asked for.
+    count_where: Callable[[], list[sa.ColumnElement[bool]]] | None = None
+
+    def page(self, request: PageRequest) -> sa.Subquery:
+        """The keyset page of a validated request, as a subquery named "page" whose columns are
+        the ordering's sort keys (the claim id last). Raises PageArgumentError for a bad cursor."""
+        keys = [k.expression for k in self.ordering.keys]
+        if self.walk is not None:
+            # Walk the index in order; each claim met is tested (by rowid) against the filter.
+            match = sa.select(sa.literal(1)).select_from(Claim).where(Claim.id == self.walk.c.id, *self.where)
+            statement = sa.select(*keys).select_from(self.walk).where(sa.exists(match))
+        else:
+            statement = sa.select(*keys).select_from(Claim).where(*self.where)
+            if self.order_field is ClaimOrderField.PUBLISHED:
+                statement = statement.join(Source, Source.id == Claim.source_id)
+            elif self.order_field is ClaimOrderField.COHORT_SIZE:
+                statement = statement.outerjoin(Cohort, Cohort.id == Claim.cohort_id)
+        return page_statement(statement, self.ordering, request).subquery("page")
+
+    def page_order(self, page: sa.Subquery, request: PageRequest) -> list[Any]:
+        """ORDER BY for a statement over `page` (a join does not keep the subquery's order)."""
+        keys = [SortKey(column, key.kind) for column, key in zip(page.c, self.ordering.keys, strict=True)]
+        return Ordering(self.ordering.name, keys, self.ordering.descending).order_by(reverse=request.backward)
+
+    def count_statement(self) -> sa.Select:
+        where = self.count_where() if self.count_where is not None else self.where
+        return sa.select(sa.func.count()).select_from(Claim).where(*where)
+
+
+async def claim_list(
+    session: AsyncSession,
+    spec: ClaimFilterSpec,
+    vis: ClaimVisibility,
+    page: PageRequest,
+    order_field: ClaimOrderField = ClaimOrderField.CREATED_AT,
+    descending: bool = True,
+    scope: ClaimScope | None = None,
+) -> ClaimList:
+    """Resolve the filter's names and choose the plan for one page of a claim list.
+
+    The plan matters on SQLite when the list is "claims bearing on a target, newest first": its
+    planner drives such a query from the status index or the target's claim_target rows and sorts
+    every match, which for a target with tens of thousands of claims costs 100 ms to 1 s a page
+    (bench/RESULTS.md, finding 1); so it does for the newest of all claims. Walking
+    ix_claim_created_at_id instead and testing each claim (bearing as EXISTS) fills a page after a
+    few hundred rows when the target is common enough; for a rare one it would walk the whole
+    table (`_prefers_scan` decides by the target's claim count), and so it would when another
+    filter narrows the list to a few claims (_NARROW, _NAMED). PostgreSQL chooses well by itself,
+    from its statistics, and always gets the plain form.
+    """
+    resolved = await _resolve_filter(session, spec)
+    ordering = claim_ordering(order_field, descending)
+    target_ids = {resolved.ids.get(VocabularyKind.TARGET), scope.bearing_target_id if scope else None}
+    target_ids.discard(None)
+    scan = (
+        session.bind.dialect.name == "sqlite"
+        and order_field is ClaimOrderField.CREATED_AT
+        and not any(getattr(spec, name) is not None for name in _NARROW)
+        and (
+            # claims bearing on a common target
+            (
+                len(target_ids) == 1
+                and (scope is None or scope == ClaimScope(target_id=scope.target_id))
+                and await _prefers_scan(session, next(iter(target_ids)), page.validated().size)
+            )
+            # or every visible claim, at most narrowed by broad filters (directions, modalities,
+            # evidence and source kinds): most claims qualify, so a page is found at once
+            or (not target_ids and scope is None and not any(getattr(spec, n) is not None for n in _NAMED))
+        )
+    )
+
+    def conditions(bearing: Any) -> list[sa.ColumnElement[bool]]:
+        return [
+            *_filter_conditions(session, spec, vis, resolved, bearing),
+            *(scope.conditions(bearing) if scope else []),
+        ]
+
+    if not scan:
+        return ClaimList(conditions(_bears_on_target), ordering, order_field)
+    return ClaimList(
+        conditions(_bears_on_target_per_row),
+        Ordering(ordering.name, _WALK_KEYS, ordering.descending),
+        order_field,
+        _WALK,
+        count_where=lambda: conditions(_bears_on_target),
+    )
+
+
+# Made once: an alias's column collection costs ~1 ms of Python to build.
+_WALK = _IndexedBy._construct(Claim.__table__, name="walk")
+_WALK_KEYS = [SortKey(_WALK.c.created_at, "datetime"), SortKey(_WALK.c.id, "int")]
+
+
+# Filters that can leave a target with a handful of claims: with one of them, walking the claim
+# index in order could read most of the table before it fills a page.
+_NARROW = ("intervention", "source", "text", "min_cohort_size", "published_from", "published_to")
+# Without a target, these may select few claims too (a rare outcome or condition, drafts only).
+_NAMED = ("outcome", "condition", "organism", "status", "has_conflict")
+
+
+# Up to how many of a target's claims `_prefers_scan` counts: enough to decide for any database
+# of up to (_COUNT_CAP ** 2 / page) claims, 4 million for pages of 100, and a bounded cost (one
+# covering-index range of at most this many entries) beyond.
+_COUNT_CAP = 20_000
+_BEARING = (
+    sa.select(sa.literal(1)).where(ClaimTarget.target_id == sa.bindparam("target_id")).limit(_COUNT_CAP)
+)
+_PROBE = sa.select(
+    sa.select(sa.func.count()).select_from(_BEARING.subquery()).scalar_subquery(),
+    sa.select(sa.func.max(Claim.id)).scalar_subquery(),
+)
+
+
+async def _prefers_scan(session: AsyncSession, target_id: int, page_size: int) -> bool:
+    """Whether walking the claims in order (testing each) should fill a page of `page_size` of the
+    target's claims sooner than reading all T of the target's claims and sorting them: the walk
+    reads about page_size * N / T of the N claims, so it wins when T * T > page_size * N. One
+    cheap statement: N from the largest claim id (the last entry of the rowid b-tree), T counted
+    on the claim_target index up to _COUNT_CAP; kept for a while per database and target, since
+    how common a target is changes slowly and the probe costs as much as the rest of planning."""
+    now = time.monotonic()
+    probed = _PROBED.setdefault(session.bind, OrderedDict())
+    known = probed.get(target_id)
+    if known is None or known[0] < now:
+        row = (await session.execute(_PROBE, {"target_id": target_id})).one()
+        known = (now + _PROBE_SECONDS, int(row[0] or 0), int(row[1] or 0))
+        probed[target_id] = known
+        while len(probed) > _PROBES_KEPT:
+            probed.popitem(last=False)
+    _, bearing_count, newest = known
+    return bearing_count * bearing_count > (page_size + 1) * newest
+
+
+_PROBED: weakref.WeakKeyDictionary[Any, OrderedDict[int, tuple[float, int, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+_PROBE_SECONDS = 30.0
+_PROBES_KEPT = 1024
+
+
 async def claims_page(
     session: AsyncSession,
     spec: ClaimFilterSpec,
@@ -242,30 +468,23 @@ async def claims_page(
     `count_session_factory` opens a session for the total count, which runs only when the
     client asks for totalCount (the page's own session may be closed by then).
     """
-    where = [*await filter_conditions(session, spec, vis), *(scope.conditions() if scope else [])]
-    ordering = claim_ordering(order_field, descending)
-    sort_columns = [k.expression for k in ordering.keys if k.expression is not Claim.id]
-    statement = sa.select(Claim, *[c for c in sort_columns if c is not Claim.created_at]).where(*where)
-    if order_field is ClaimOrderField.PUBLISHED:
-        statement = statement.join(Source, Source.id == Claim.source_id)
-    elif order_field is ClaimOrderField.COHORT_SIZE:
-        statement = statement.outerjoin(Cohort, Cohort.id == Claim.cohort_id)
+    request = page.validated()
+    claims = await claim_list(session, spec, vis, request, order_field, descending, scope)
+    keys = claims.page(request)
+    statement = (
+        sa.select(Claim, *keys.c)
+        .join_from(keys, Claim, Claim.id == list(keys.c)[-1])
+        .order_by(*claims.page_order(keys, request))
+    )
+    rows = list((await session.execute(statement)).all()) if request.size else []
 
     async def count() -> int:
-        stmt = sa.select(sa.func.count()).select_from(Claim).where(*where)
+        stmt = claims.count_statement()
         if count_session_factory is None:
             return int(await session.scalar(stmt) or 0)
         async with count_session_factory() as count_session:
             return int(await count_session.scalar(stmt) or 0)
 
-    def key_of(row: Any) -> list[Any]:
-        claim = row[0]
-        if order_field is ClaimOrderField.PUBLISHED:
-            return [row[1], row[2], claim.id]
-        if order_field is ClaimOrderField.COHORT_SIZE:
-            return [row[1], claim.id]
-        return [claim.created_at, claim.id]
-
-    result = await fetch_page(session, statement, ordering, page, key_of, count)
+    result = page_of_rows(rows, claims.ordering, request, lambda row: row[1:], count)
     result.rows = [row[0] for row in result.rows]
     return result

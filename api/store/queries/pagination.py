@@ -159,16 +159,37 @@ async def fetch_page(
     `key_of(row)` gives a row's sort-key values (same order as `ordering.keys`).
     """
     page = page.validated()
+    stmt = page_statement(statement, ordering, page)
+    rows = list((await session.execute(stmt)).all()) if page.size else []
+    return page_of_rows(rows, ordering, page, key_of, count)
+
+
+def page_statement(statement: sa.Select, ordering: Ordering, page: PageRequest) -> sa.Select:
+    """`statement` narrowed to one page of a validated request: after (or before) the cursor, in
+    the ordering's direction (reversed when paging backwards), one row more than the page holds
+    (which tells whether there is a next page). A bad cursor raises PageArgumentError."""
     stmt = statement
     if page.cursor is not None:
         stmt = stmt.where(ordering.after(ordering.decode_cursor(page.cursor), reverse=page.backward))
-    stmt = stmt.order_by(*ordering.order_by(reverse=page.backward)).limit(page.size + 1)
-    rows = list((await session.execute(stmt)).all()) if page.size else []
+    return stmt.order_by(*ordering.order_by(reverse=page.backward)).limit(page.size + 1)
+
+
+def page_of_rows(
+    rows: list[Any],
+    ordering: Ordering,
+    page: PageRequest,
+    key_of: Callable[[Any], Sequence[Any]],
+    count: Callable[[], Any],
+    encode: bool = True,
+) -> Page:
+    """The Page of the rows `page_statement` fetched (in its order): the extra row dropped, a
+    backward page turned back into the ordering's direction, a cursor for every row (unless not
+    `encode`: then `cursors` stays empty and the caller encodes the ones it needs)."""
     more = len(rows) > page.size
     rows = rows[: page.size]
     if page.backward:
         rows.reverse()
-    cursors = [ordering.encode_cursor(key_of(row)) for row in rows]
+    cursors = [ordering.encode_cursor(key_of(row)) for row in rows] if encode else []
     return Page(
         rows=rows,
         cursors=cursors,
