@@ -171,3 +171,24 @@ async def test_create_claim_costs_few_statements(seeded_db: Database, settings: 
         data = await gql(seeded_db, settings, mutation, {"input": claim_input}, actor=curator)
     assert data["createClaim"]["userErrors"] == [] and data["createClaim"]["claim"]["status"] == "DRAFT"
     assert log.count <= 10, f"createClaim ran {log.count} statements:\n{log}"
+
+
+async def test_resolved_query_loaders_share_a_connection(
+    seeded_db: Database, settings: Settings
+) -> None:
+    """Through the schema (a root field the compiled path leaves to the resolvers): the loaders'
+    batches of a query share one session, so the request checks out at most two connections (the
+    root resolver's and the loaders' one), however many loaders it wakes."""
+    from sqlalchemy import event
+
+    checkouts: list[object] = []
+    pool = seeded_db.engine.sync_engine.pool
+    query = """query($ids: [ID!]!) { nodes(ids: $ids) { ... on Claim {
+      id outcome { name } organism { scientificName } condition { name } source { title }
+      evidence { quote } targets { symbol } } } }"""
+    ids = [global_id("Claim", i) for i in range(1, 11)]
+    await gql(seeded_db, settings, query, {"ids": ids})  # warm up
+    event.listen(pool, "checkout", lambda *args: checkouts.append(args[0]))
+    data = await gql(seeded_db, settings, query, {"ids": ids})
+    assert len([n for n in data["nodes"] if n]) == 10
+    assert len(checkouts) <= 2, f"{len(checkouts)} connections checked out for one query"

@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from graphql import OperationType
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from api.store.db import Database
 from api.store.queries import batch
@@ -141,7 +141,8 @@ class ShareReadSession(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
         loaders = getattr(self.execution_context.context, "loaders", None)
-        share = isinstance(loaders, Loaders) and self.execution_context.operation_type == OperationType.QUERY
+        # Strawberry's OperationType: graphql-core's enum of the same name never compares equal.
+        share = isinstance(loaders, Loaders) and self.execution_context.operation_type is OperationType.QUERY
         if share:
             loaders.share_session()
         try:
