@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     # Connection pool for PostgreSQL (per API worker process).
     pool_size: int = Field(default=10, ge=1)
+    # How long a request waits for a pooled connection while all are in use (both databases)
+    # before it is answered HTTP 503 with reason "busy" and Retry-After.
+    pool_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # GraphQL safety limits (engineering.md rule 4). The defaults admit every query the frontend
     # needs (a page of 100 claims with all their context costs about 2,500).

@@ -89,7 +89,7 @@ async def client_for(settings: Settings, db: Database, token: str | None = None)
         yield Client(http, token)
 
 
-def assert_unavailable(response: httpx.Response, *, read_only: bool = False) -> None:
+def assert_unavailable(response: httpx.Response, *, read_only: bool = False, busy: bool = False) -> None:
     """The answer to a request the database cannot serve."""
     text = response.text
     assert response.status_code == 503, f"HTTP {response.status_code}: {text[:500]}"
@@ -99,10 +99,14 @@ def assert_unavailable(response: httpx.Response, *, read_only: bool = False) -> 
         assert leak not in text, f"the answer leaks {leak!r}: {text[:500]}"
     body = response.json()
     assert body.get("errors"), text[:500]
-    wording = "the database is read-only" if read_only else "the database is unavailable"
+    wording, reason = (
+        ("the database is read-only", "read-only") if read_only
+        else ("the server is busy", "busy") if busy
+        else ("the database is unavailable", "unavailable")
+    )  # fmt: skip
     for error in body["errors"]:
         assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE", error
-        assert error["extensions"]["reason"] == ("read-only" if read_only else "unavailable"), error
+        assert error["extensions"]["reason"] == reason, error
         assert error["message"].startswith(wording), error
 
 
@@ -296,3 +300,29 @@ async def test_a_read_only_database_reads_refuses_writes_and_recovers(
                 await assert_read_only(client, "RO4")
         finally:
             await opened_read_only.dispose()
+
+
+# --- every connection in use -------------------------------------------------------------------
+
+
+async def test_a_pool_with_no_free_connection_is_503_busy_then_serves_again(
+    settings: Settings, db: Database
+) -> None:
+    """An overloaded worker (every pooled connection held by other requests beyond the pool
+    timeout) answers 503 "busy" with Retry-After, not "unavailable" (the database is fine) and
+    never a masked 500; once a connection is free it serves again."""
+    _, token = await create_user_with_token(db, "outage-curator", Role.CURATOR)
+    quick = production(settings, pool_timeout_seconds=0.3)
+    small = Database(quick, pool_size=1, max_overflow=0)
+    try:
+        async with client_for(quick, small, token) as client:
+            await assert_all_working(client, "FREE1")
+            async with small.read() as holder:
+                await holder.connection()  # the pool's only connection, held by "another request"
+                assert_unavailable(await client.graphql(READ), busy=True)
+                assert_unavailable(await client.graphql(VIEWER, token=True), busy=True)
+                assert_unavailable(await client.write("BUSY1"), busy=True)
+            await assert_all_working(client, "FREE2")
+            assert not await target_exists(client, "BUSY1")
+    finally:
+        await small.dispose()

@@ -36,7 +36,7 @@ def forbidden(message: str) -> ClientError:
 
 
 def unavailable_extensions(outage: DatabaseUnavailable) -> dict[str, str]:
-    return {"code": SERVICE_UNAVAILABLE, "reason": "read-only" if outage.read_only else "unavailable"}
+    return {"code": SERVICE_UNAVAILABLE, "reason": outage.reason}
 
 
 def _report_outage(error: GraphQLError) -> bool:

@@ -99,7 +99,8 @@ def database_outage(error: BaseException) -> DatabaseUnavailable | None:
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
             return DatabaseUnavailable()  # the driver lost the connection mid-statement
         if isinstance(current, sa_exc.TimeoutError):
-            return DatabaseUnavailable()  # no pooled connection came free in time
+            # No pooled connection came free in time: the database is up, the API is overloaded.
+            return DatabaseUnavailable(busy=True)
         if isinstance(current, sa_exc.PendingRollbackError) and "invalid" in str(current):
             return DatabaseUnavailable()  # a session whose connection was lost earlier
         current = current.__cause__ or current.__context__
@@ -141,11 +142,14 @@ def make_engine(settings: Settings, *, existing_file: bool = False, **kwargs: An
                 database=f"file:{quote(str(path), safe='/')}",
                 query={**url.query, "mode": "rw", "uri": "true"},
             )
+        if path is not None:  # a file: a queue pool (an in-memory database has one connection)
+            kwargs.setdefault("pool_timeout", settings.pool_timeout_seconds)
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, path)
     else:
         kwargs.setdefault("pool_size", settings.pool_size)
         kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_timeout", settings.pool_timeout_seconds)
         engine = create_async_engine(url, **kwargs)
     _configure_outages(engine, path if existing_file else None)
     return engine

@@ -49,12 +49,20 @@ class DatabaseBusy(Exception):
 
 class DatabaseUnavailable(Exception):
     """The database cannot serve now: unreachable, refusing connections, its file missing or
-    unopenable, or (`read_only`) refusing writes. Neither the client's fault nor a bug; the API
+    unopenable, (`read_only`) refusing writes, or (`busy`) every pooled connection in use by other
+    requests for longer than the pool timeout. Neither the client's fault nor a bug; the API
     answers it with SERVICE_UNAVAILABLE (HTTP 503), and recovers by itself when the database does."""
 
     UNAVAILABLE = "the database is unavailable; retry later"
     READ_ONLY = "the database is read-only: reads work, but nothing can be written now; retry later"
+    BUSY = "the server is busy: every database connection stayed in use by other requests; retry later"
 
-    def __init__(self, *, read_only: bool = False) -> None:
-        super().__init__(self.READ_ONLY if read_only else self.UNAVAILABLE)
+    def __init__(self, *, read_only: bool = False, busy: bool = False) -> None:
+        super().__init__(self.READ_ONLY if read_only else self.BUSY if busy else self.UNAVAILABLE)
         self.read_only = read_only
+        self.busy = busy
+
+    @property
+    def reason(self) -> str:
+        """extensions.reason of the error the API answers with."""
+        return "read-only" if self.read_only else "busy" if self.busy else "unavailable"
