@@ -223,8 +223,10 @@ def inspect_body(body: bytes, max_batch: int, max_tokens: int) -> tuple[int, int
     body of the answer refusing it."""
     try:
         data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return 0, 400, _bad_request("the request body is not valid JSON")
+    except orjson.JSONDecodeError as exc:
+        # The parser's reason and position ("number is infinity when parsed as double: line 1
+        # column 7"): JSON allows 1e400, but no double holds it, so it is refused, and says why.
+        return 0, 400, _bad_request(f"the request body is not valid JSON ({exc}); send one JSON object")
     if isinstance(data, list):
         if max_batch <= 0:
             return (

@@ -126,6 +126,22 @@ async def test_the_default_body_limit_is_one_mebibyte(settings: Settings, db: Da
         assert health.status_code == 200
 
 
+async def test_a_body_that_is_not_json_says_why_and_where(settings: Settings, db: Database) -> None:
+    """JSON allows 1e400, but no double holds it: refused like broken JSON, with the reason and
+    the position, never a 500."""
+    async with client_for(limited(settings), db) as client:
+        for body, reason in (
+            (b'{"query": "{ __typename }", "variables": {"n": 1e400}}', "infinity"),
+            (b'{"query": "{ __typename }",}', "line 1 column"),
+        ):
+            headers = {"Content-Type": "application/json"}
+            response = await client.post("/graphql", content=body, headers=headers)
+            assert response.status_code == 400, response.text
+            error = response.json()["errors"][0]
+            assert error["extensions"]["code"] == "BAD_REQUEST", error
+            assert "not valid JSON" in error["message"] and reason in error["message"], error
+
+
 # --- write rate --------------------------------------------------------------------------------
 
 
