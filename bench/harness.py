@@ -864,6 +864,29 @@ def markdown(document: dict[str, Any]) -> str:
             f"{cell(http[1].get('server_cpu_ms_per_request')) if 1 in http else '–'} | {rps} | "
             f"{errors} | {cell((row['peer'] or {}).get('p50_ms'))} | {cell(row['ratio_to_peer'])} |"
         )
+    peered = [row for row in document["results"] if row.get("peer")]
+    if peered:
+        # The HTTP goal is a throughput goal: requests/s per concurrency level, side by side.
+        lines += [
+            "",
+            "| database | scenario | concurrency | claimsdb req/s | PostGraphile req/s "
+            "| claimsdb ÷ PostGraphile | claimsdb p50 / p99 ms | PostGraphile p50 / p99 ms "
+            "| claimsdb server CPU ms per request |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for row in peered:
+            theirs = {h["concurrency"]: h for h in row["peer"]["http"]}
+            for ours in row["http"]:
+                level = ours["concurrency"]
+                peer_level = theirs.get(level, {})
+                lines.append(
+                    f"| {row['database']} | {row['scenario']} | {level} | {cell(ours['requests_per_s'])} | "
+                    f"{cell(peer_level.get('requests_per_s'))} | "
+                    f"**{cell((row['requests_per_s_vs_peer'] or {}).get(str(level)), 2)}** | "
+                    f"{cell(ours['p50_ms'])} / {cell(ours['p99_ms'])} | "
+                    f"{cell(peer_level.get('p50_ms'))} / {cell(peer_level.get('p99_ms'))} | "
+                    f"{cell(ours.get('server_cpu_ms_per_request'), 2)} |"
+                )
     return "\n".join(lines)
 
 

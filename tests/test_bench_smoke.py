@@ -108,6 +108,16 @@ async def test_every_scenario_runs_checks_and_reports(
             assert row["baseline"] is None and row["ratio_to_baseline"] is None
     assert set(results["Q1"]["baseline"]["plans"]) == {"join", "scan"}
 
+    # bench/RESULTS.md is written from these tables: a row per scenario; with a peer, its
+    # requests/s side by side per concurrency level.
+    table = harness.markdown(document).splitlines()
+    assert [line.split(" | ")[1] for line in table[2:]] == [row["scenario"] for row in document["results"]]
+    q1 = results["Q1"]
+    q1["peer"] = {"http": [{**h, "requests_per_s": h["requests_per_s"] * 2} for h in q1["http"]]}
+    q1["requests_per_s_vs_peer"] = {"1": 0.5, "2": 0.5}
+    peer_rows = [line for line in harness.markdown(document).splitlines() if "**0.50**" in line]
+    assert len(peer_rows) == 2 and all(f"| {backend} | Q1 |" in line for line in peer_rows)
+
 
 async def test_the_checks_catch_wrong_answers(db: Database, settings: Settings, tmp_path: Path) -> None:
     """A benchmark whose checks cannot fail would time wrong answers happily."""

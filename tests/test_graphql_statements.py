@@ -173,9 +173,7 @@ async def test_create_claim_costs_few_statements(seeded_db: Database, settings: 
     assert log.count <= 10, f"createClaim ran {log.count} statements:\n{log}"
 
 
-async def test_resolved_query_loaders_share_a_connection(
-    seeded_db: Database, settings: Settings
-) -> None:
+async def test_resolved_query_loaders_share_a_connection(seeded_db: Database, settings: Settings) -> None:
     """Through the schema (a root field the compiled path leaves to the resolvers): the loaders'
     batches of a query share one session, so the request checks out at most two connections (the
     root resolver's and the loaders' one), however many loaders it wakes."""
