@@ -82,3 +82,29 @@ async def test_claim_is_live_writes_the_statuses_into_the_sql() -> None:
     )
     assert "claim.status IN ('DRAFT', 'SUBMITTED', 'ACCEPTED')" in str(compiled)
     assert not compiled.params
+
+
+def test_the_questions_page_reads_the_participating_claims_once_on_postgresql() -> None:
+    """The questions page aggregates the participating claims three times (direction counts, the
+    direct groups on either side): inlined, PostgreSQL read and joined a hot target's 200,000
+    claims for each (Q2: 3.1 s instead of 0.85 s at 1M). The pair statements keep it inlined, for
+    their index look-ups."""
+    from sqlalchemy.dialects import postgresql
+
+    from api.store.queries.conflicts import Scope, _questions_statement, participating
+    from schema.enums import ClaimStatus as Status
+    from schema.visibility import ClaimVisibility
+
+    vis = ClaimVisibility(frozenset({Status.ACCEPTED}), frozenset(), None)  # an anonymous reader
+    scope = Scope(target_id=1)
+
+    def sql(statement: Any) -> str:
+        if not isinstance(statement, sa.Select):
+            statement = sa.select(statement)
+        return str(statement.compile(dialect=postgresql.dialect()))
+
+    assert "participating AS MATERIALIZED" in sql(_questions_statement(vis, scope, None))
+    # Counting the questions reads them once: no need to store them.
+    assert "participating AS NOT MATERIALIZED" in sql(_questions_statement(vis, scope, None, count_only=True))
+    pairs_source = participating(vis, scope, [(1, 2)])
+    assert "participating AS NOT MATERIALIZED" in sql(sa.select(pairs_source.c.claim_id))

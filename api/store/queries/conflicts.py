@@ -101,9 +101,16 @@ async def resolve_scope(session: AsyncSession, spec: ConflictFilterSpec) -> Scop
 
 
 def participating(
-    vis: ClaimVisibility, scope: Scope, questions: Sequence[tuple[int, int]] | None = None
+    vis: ClaimVisibility,
+    scope: Scope,
+    questions: Sequence[tuple[int, int]] | None = None,
+    *,
+    materialized: bool = False,
 ) -> sa.CTE:
-    """The claims taking part in conflicts, one row per (claim, target), with their context."""
+    """The claims taking part in conflicts, one row per (claim, target), with their context.
+
+    `materialized`: for a statement that aggregates all of them several times over (the questions
+    page: direction counts, and the (direction, organism, condition) groups twice), read once."""
     statement = (
         sa.select(
             ClaimTarget.claim_id.label("claim_id"),
@@ -146,6 +153,12 @@ def participating(
         targets = sa.select(ClaimTarget.target_id).where(ClaimTarget.claim_id == claim_id)
         outcome = sa.select(Claim.outcome_id).where(Claim.id == claim_id).scalar_subquery()
         statement = statement.where(ClaimTarget.target_id.in_(targets), Claim.outcome_id == outcome)
+    if materialized:
+        # Inlined (NOT MATERIALIZED, below), PostgreSQL reads and joins the target's claims once
+        # per reference: the questions page of a target with 200,000 claims took 3.1 s instead
+        # of 0.85 s (bench/RESULTS.md, Q2). SQLite materialises a CTE referenced more than once
+        # by itself.
+        return statement.cte("participating").prefix_with("MATERIALIZED", dialect="postgresql")
     # Referenced more than once, PostgreSQL would materialise it and lose the indexes under the
     # pair joins; inlined, each reference keeps its index lookups.
     return statement.cte("participating").prefix_with("NOT MATERIALIZED", dialect="postgresql")
@@ -236,7 +249,8 @@ def _direct_groups(p: sa.CTE) -> sa.Subquery:
 def _questions_statement(
     vis: ClaimVisibility, scope: Scope, kinds: Sequence[ConflictKind] | None, count_only: bool = False
 ) -> sa.Subquery:
-    p = participating(vis, scope)
+    # Aggregated three times (counts, and the direct groups on either side) unless only counted.
+    p = participating(vis, scope, materialized=not (count_only and kinds is None))
     counts = {d: sa.func.sum(sa.case((p.c.direction == d, 1), else_=0)) for d in _DIRECTIONS}
     up, down, none = counts["INCREASES"], counts["DECREASES"], counts["NO_EFFECT"]
     grouped = (
