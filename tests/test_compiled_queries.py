@@ -222,6 +222,28 @@ fragment Context on Claim {
 """
 
 
+def test_stored_timestamps_become_what_the_datetime_scalar_serialises() -> None:
+    """values.utc_datetime rewrites the stored text without parsing it; it must give what
+    Strawberry's DateTime gives for the aware UTC datetime (isoformat leaves out a zero fraction)."""
+    from datetime import UTC
+
+    from api.graphql.compiled.values import utc_datetime
+
+    for moment in (
+        datetime(2026, 12, 2, 0, 40, 1, 345155, tzinfo=UTC),
+        datetime(2026, 12, 2, 0, 40, 1, 0, tzinfo=UTC),
+        datetime(1999, 1, 31, 23, 59, 59, 10, tzinfo=UTC),
+        datetime(2024, 2, 29, 0, 0, 0, 500000, tzinfo=UTC),
+    ):
+        stored = moment.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLite's text; PostgreSQL's to_char alike
+        assert utc_datetime(stored) == moment.isoformat(), stored
+        # Other shapes go through datetime.
+        assert utc_datetime(moment.strftime("%Y-%m-%dT%H:%M:%S")) == moment.replace(microsecond=0).isoformat()
+        assert utc_datetime(moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:23]) == moment.replace(
+            microsecond=moment.microsecond // 1000 * 1000
+        ).isoformat()
+
+
 async def test_fragments_aliases_variables_directives_and_typename(
     world: World, seeded_db: Database, settings: Settings
 ) -> None:

@@ -41,7 +41,14 @@ def global_id(type_name: str) -> Convert:
 
 def utc_datetime(text: str) -> str:
     """What DateTime serialises for the UTCDateTime column (an aware UTC datetime) whose stored
-    UTC text this is (SQLAlchemy reads SQLite's text the same way; PostgreSQL's to_char gives it)."""
+    UTC text this is (SQLAlchemy reads SQLite's text the same way; PostgreSQL's to_char gives it).
+
+    The usual text, 'YYYY-MM-DD HH:MM:SS.ffffff', is rewritten as text (a third of the cost of
+    parsing and formatting a datetime, a hundred times a page); `isoformat` leaves out a zero
+    fraction, and so does this. Any other shape goes through datetime."""
+    if len(text) == 26 and text[10] == " " and text[13] == text[16] == ":" and text[20:].isdigit():
+        fraction = text[19:] if text[20:] != "000000" else ""
+        return f"{text[:10]}T{text[11:19]}{fraction}+00:00"
     return datetime.fromisoformat(text).replace(tzinfo=UTC).isoformat()
 
 
