@@ -12,15 +12,22 @@ from schema.audit import GENESIS_HASH, ChainBreak, EventContent, event_hash, ver
 from schema.base import utcnow
 from schema.tables import AuditEvent, AuditHead
 
+# Every write transaction runs these three, so they are Core statements on the tables, built
+# once: no ORM loading or bulk-persistence machinery, and no statement rebuilt per call. The
+# head is read as columns, not as an ORM object, so a head row the session may hold (a bulk
+# import moves it mid-transaction) can never stand in for the row in the database.
+_HEAD = AuditHead.__table__
+_READ_HEAD = sa.select(_HEAD.c.last_event_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+_INSERT_EVENTS = sa.insert(AuditEvent.__table__)
+_MOVE_HEAD = sa.update(_HEAD).where(_HEAD.c.id == 1)  # SET takes the keys of the parameters
+
 
 async def append_events(session: AsyncSession, writer: Writer) -> None:
     """Chain the writer's pending events after the current head. Called last in the transaction,
     so the head lock (FOR UPDATE on PostgreSQL) is held only for the final statements."""
     if not writer.pending:
         return
-    head = (
-        await session.execute(sa.select(AuditHead).where(AuditHead.id == 1).with_for_update())
-    ).scalar_one()
+    head = (await session.execute(_READ_HEAD)).one()
     previous_hash, next_id = head.last_hash, (head.last_event_id or 0) + 1
     rows = []
     for pending in writer.pending:
@@ -39,12 +46,8 @@ async def append_events(session: AsyncSession, writer: Writer) -> None:
         digest = event_hash(content, previous_hash)
         rows.append({**content.__dict__, "previous_hash": previous_hash, "hash": digest})
         previous_hash, next_id = digest, next_id + 1
-    await session.execute(sa.insert(AuditEvent), rows)
-    await session.execute(
-        sa.update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(last_event_id=next_id - 1, last_hash=previous_hash)
-    )
+    await session.execute(_INSERT_EVENTS, rows)
+    await session.execute(_MOVE_HEAD, {"last_event_id": next_id - 1, "last_hash": previous_hash})
     writer.pending.clear()
 
 

@@ -8,7 +8,9 @@ sources resolve by DOI, PMID, URL or global ID. Reads that filter by an unknown 
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Sequence
+from typing import Final, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,12 +47,30 @@ async def lookup_id(session: AsyncSession, kind: VocabularyKind, name: str) -> i
     return await session.scalar(sa.select(vocab.alias_owner).where(vocab.alias_table.normalized == key))
 
 
-async def lookup_ids(session: AsyncSession, names: Sequence[tuple[VocabularyKind, str]]) -> list[int | None]:
+# In lookup_ids' names: a source reference (DOI, PMID, URL or global ID), not a vocabulary name.
+SOURCE: Final = "source"
+
+
+async def lookup_ids(
+    session: AsyncSession, names: Sequence[tuple[VocabularyKind | Literal["source"], str]]
+) -> list[int | None]:
     """lookup_id for several names at once: plain names (the usual case) in one statement, the
-    rest (global IDs, CURIEs) one by one."""
+    rest (global IDs, CURIEs) one by one. A (SOURCE, reference) pair gives the source the
+    reference means when it means exactly one (lookup_source_ids); one by DOI or PMID (the
+    usual case) joins the plain names' statement."""
     out: list[int | None] = [None] * len(names)
-    plain: list[tuple[int, sa.Select]] = []
+    shape: list[tuple[int, VocabularyKind | str]] = []
+    keys: dict[str, str] = {}
     for index, (kind, name) in enumerate(names):
+        if kind == SOURCE:
+            by_column = _source_key(name.strip())
+            if by_column is None:
+                found = await lookup_source_ids(session, name)
+                out[index] = found[0] if len(found) == 1 else None
+            else:
+                shape.append((index, by_column[0]))
+                keys[f"key_{index}"] = by_column[1]
+            continue
         stripped = name.strip()
         if not stripped or len(stripped) > _MAX_REF:
             continue
@@ -60,19 +80,34 @@ async def lookup_ids(session: AsyncSession, names: Sequence[tuple[VocabularyKind
             continue
         key = normalize_name(stripped)
         if key:
-            # The index is our own int, written into the SQL (PostgreSQL cannot type a bound
-            # parameter in a UNION's select list).
-            position = sa.literal_column(str(index)).label("i")
-            statement = sa.select(position, vocab.alias_owner.label("id")).where(
-                vocab.alias_table.normalized == key
-            )
-            plain.append((index, statement))
-    if plain:
-        statements = [statement for _, statement in plain]
-        combined = statements[0] if len(statements) == 1 else sa.union_all(*statements)
-        for index, id_ in (await session.execute(combined)).all():
+            shape.append((index, kind))
+            keys[f"key_{index}"] = key
+    if shape:
+        for index, id_ in (await session.execute(_plain_lookup(tuple(shape)), keys)).all():
             out[index] = id_
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_lookup(shape: tuple[tuple[int, VocabularyKind | str], ...]) -> sa.Executable:
+    """lookup_ids' statement for the plain names at these positions, each a vocabulary kind or a
+    source column ("doi", "pmid"), each name's key bound as key_<position>. Built once per shape
+    (a createClaim asks the same few every time): building and hashing a UNION of several
+    selects took more CPU than running it."""
+    statements = []
+    for index, kind in shape:
+        # The index is our own int, written into the SQL (PostgreSQL cannot type a bound
+        # parameter in a UNION's select list).
+        position = sa.literal_column(str(index)).label("i")
+        key = sa.bindparam(f"key_{index}")
+        if kind in _SOURCE_COLUMNS:
+            statements.append(sa.select(position, Source.id.label("id")).where(_SOURCE_COLUMNS[kind] == key))
+        else:
+            vocab = VOCABULARIES[VocabularyKind(kind)]
+            statements.append(
+                sa.select(position, vocab.alias_owner.label("id")).where(vocab.alias_table.normalized == key)
+            )
+    return statements[0] if len(statements) == 1 else sa.union_all(*statements)
 
 
 async def _lookup_curie(session: AsyncSession, kind: VocabularyKind, value: str) -> int | None:
@@ -147,6 +182,28 @@ def _or_list(items: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
+# The unique columns a reference names a source by (a DOI or PMID: the usual case), and the
+# statement looking a source up by each, built once.
+_SOURCE_COLUMNS = {"doi": Source.doi, "pmid": Source.pmid}
+_SOURCE_BY = {
+    column: sa.select(Source.id).where(attribute == sa.bindparam("key"))
+    for column, attribute in _SOURCE_COLUMNS.items()
+}
+
+
+def _source_key(ref: str) -> tuple[str, str] | None:
+    """("doi", normalised DOI) or ("pmid", normalised PMID) when a stripped reference names a
+    source by one of them, as lookup_source_ids reads it (a global ID first); else None."""
+    if not ref or len(ref) > 2000 or int_id_of(ref, "Source") is not None:
+        return None
+    for column, normalize in (("doi", normalize_doi), ("pmid", normalize_pmid)):
+        try:
+            return column, normalize(ref)
+        except IdentifierError:
+            pass
+    return None
+
+
 async def lookup_source_ids(session: AsyncSession, reference: str) -> list[int]:
     """Every source a reference can mean: a global ID, DOI, PMID or URL (URLs can be shared,
     e.g. by a blog post and the comments under it)."""
@@ -157,19 +214,10 @@ async def lookup_source_ids(session: AsyncSession, reference: str) -> list[int]:
     if by_gid is not None:
         found = await session.scalar(sa.select(Source.id).where(Source.id == by_gid))
         return [found] if found is not None else []
-    try:
-        doi = normalize_doi(ref)
-    except IdentifierError:
-        doi = None
-    if doi is not None:
-        found = await session.scalar(sa.select(Source.id).where(Source.doi == doi))
-        return [found] if found is not None else []
-    try:
-        pmid = normalize_pmid(ref)
-    except IdentifierError:
-        pmid = None
-    if pmid is not None:
-        found = await session.scalar(sa.select(Source.id).where(Source.pmid == pmid))
+    by_column = _source_key(ref)
+    if by_column is not None:
+        column, key = by_column
+        found = await session.scalar(_SOURCE_BY[column], {"key": key})
         return [found] if found is not None else []
     if ref.lower().startswith(("http://", "https://")):
         return list((await session.scalars(sa.select(Source.id).where(Source.url == ref).limit(5))).all())

@@ -11,6 +11,8 @@ from schema.tables import Claim, ClaimSearch, Evidence
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _FTS_TABLE = sa.table("claim_fts", sa.column("rowid"))
+# Core, on the table, built once: every createClaim runs it (see insert_claim_search).
+_INSERT_SEARCH = sa.insert(ClaimSearch.__table__)
 
 
 async def refresh_claim_search(session: AsyncSession, claim_ids: list[int]) -> None:
@@ -42,7 +44,7 @@ async def insert_claim_search(session: AsyncSession, documents: dict[int, str]) 
     there is nothing to read back or delete)."""
     if documents:
         await session.execute(
-            sa.insert(ClaimSearch), [{"claim_id": cid, "document": doc} for cid, doc in documents.items()]
+            _INSERT_SEARCH, [{"claim_id": cid, "document": doc} for cid, doc in documents.items()]
         )
 
 
