@@ -100,19 +100,27 @@ async def serve(
 
 
 async def _wait_healthy(server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    async with httpx.AsyncClient(timeout=2.0) as client:
+    problem = await wait_for_healthz(server.process, server.base_url, STARTUP_SECONDS)
+    if problem is not None:
+        raise ServerError(f"uvicorn {problem}: {tail(server.log)}")
+
+
+async def wait_for_healthz(process: subprocess.Popen[bytes], base_url: str, seconds: float) -> str | None:
+    """Poll `base_url`/healthz until it answers 200 (None), the process exits or `seconds` pass
+    (what went wrong, worded to follow the server's name)."""
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(timeout=5.0) as client:
         while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise ServerError(f"uvicorn exited with {server.process.returncode}: {tail(server.log)}")
+            if process.poll() is not None:
+                return f"exited with {process.returncode} while starting"
             try:
-                response = await client.get(f"{server.base_url}/healthz")
+                response = await client.get(f"{base_url}/healthz")
                 if response.status_code == 200:
-                    return
+                    return None
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.2)
-    raise ServerError(f"uvicorn did not answer /healthz within {STARTUP_SECONDS:.0f} s: {tail(server.log)}")
+    return f"did not answer /healthz within {seconds:.0f} s"
 
 
 async def stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:

@@ -57,6 +57,19 @@ ADMIN = Actor(None, "test-admin", Role.ADMIN)
 _SCHEMAS: dict[tuple[Any, ...], strawberry.Schema] = {}
 
 
+def production_settings(settings: Settings, **overrides: Any) -> Settings:
+    """The test database's settings as production runs them (introspection and GraphiQL off),
+    with `overrides` (limits, timeouts) on top."""
+    values: dict[str, Any] = {
+        "database_url": settings.database_url,
+        "pool_size": settings.pool_size,
+        "introspection": False,
+        "graphiql": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
 def schema_for(settings: Settings) -> strawberry.Schema:
     """`build_schema(settings)`, built once per distinct set of schema-relevant settings (the
     database URL differs per test but does not change the schema)."""

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from api.settings import PROJECT_ROOT, Settings
 from api.store.audit import VerifyResult, verify_log
 from api.store.db import Database
-from bench.http_load import free_port, percentile, tail
+from bench.http_load import free_port, percentile, tail, wait_for_healthz
 from schema.bearing import target_level_direction
 from schema.enums import EffectDirection, TargetAction
 from schema.tables import AuditEvent, Claim, InterventionAction
@@ -149,23 +149,9 @@ class ServerProcess:
 
     async def _wait_healthy(self) -> None:
         assert self.process is not None and self.log is not None
-        deadline = time.monotonic() + STARTUP_SECONDS
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise AssertionError(
-                        f"the server exited with {self.process.returncode} while starting: {tail(self.log)}"
-                    )
-                try:
-                    response = await client.get(f"{self.base_url}/healthz")
-                    if response.status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-        raise AssertionError(
-            f"the server did not answer /healthz in {STARTUP_SECONDS:.0f} s: {tail(self.log)}"
-        )
+        problem = await wait_for_healthz(self.process, self.base_url, STARTUP_SECONDS)
+        if problem is not None:
+            raise AssertionError(f"the server {problem}: {tail(self.log)}")
 
     def kill(self) -> int:
         """SIGKILL, as a crash or the OOM killer would: no shutdown code runs. The exit status."""

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Databases
-from graphql_client import create_user_with_token
+from graphql_client import create_user_with_token, production_settings
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
@@ -53,17 +53,6 @@ LEAKS = (
 )
 
 
-def production(settings: Settings, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": settings.database_url,
-        "pool_size": settings.pool_size,
-        "introspection": False,
-        "graphiql": False,
-    }
-    values.update(overrides)
-    return Settings(**values)
-
-
 @dataclass
 class Client:
     http: httpx.AsyncClient
@@ -82,7 +71,7 @@ class Client:
 
 @asynccontextmanager
 async def client_for(settings: Settings, db: Database, token: str | None = None) -> AsyncIterator[Client]:
-    app = create_app(production(settings), database=db)
+    app = create_app(production_settings(settings), database=db)
     app.state.db = db  # what the lifespan does; ASGITransport does not run it
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://claimsdb.test", timeout=60) as http:
@@ -312,7 +301,7 @@ async def test_a_pool_with_no_free_connection_is_503_busy_then_serves_again(
     timeout) answers 503 "busy" with Retry-After, not "unavailable" (the database is fine) and
     never a masked 500; once a connection is free it serves again."""
     _, token = await create_user_with_token(db, "outage-curator", Role.CURATOR)
-    quick = production(settings, pool_timeout_seconds=0.3)
+    quick = production_settings(settings, pool_timeout_seconds=0.3)
     small = Database(quick, pool_size=1, max_overflow=0)
     try:
         async with client_for(quick, small, token) as client:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from curation_helpers import build_world, counts, mutation_document
+from graphql_client import production_settings
 
 from api.app import create_app
 from api.limits_http import TokenBucket, count_writes, inspect_body
@@ -18,17 +19,6 @@ from api.settings import Settings
 from api.store.db import Database
 
 CREATE_TARGET = mutation_document("createTarget", "symbol")
-
-
-def limited(settings: Settings, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": settings.database_url,
-        "pool_size": settings.pool_size,
-        "introspection": False,
-        "graphiql": False,
-    }
-    values.update(overrides)
-    return Settings(**values)
 
 
 @asynccontextmanager
@@ -67,7 +57,7 @@ def assert_rate_limited(response: httpx.Response, per: str) -> None:
 
 
 async def test_a_body_over_the_limit_is_413(settings: Settings, db: Database) -> None:
-    async with client_for(limited(settings, max_body_bytes=2048), db) as client:
+    async with client_for(production_settings(settings, max_body_bytes=2048), db) as client:
         padding = "#" + "x" * 1900 + "\n"
         ok = await client.post("/graphql", json={"query": padding + "{ __typename }"})
         assert ok.status_code == 200 and ok.json() == {"data": {"__typename": "Query"}}
@@ -93,7 +83,7 @@ async def test_a_streamed_body_is_counted(settings: Settings, db: Database) -> N
         yield b'{"query": '
         yield b'"{ __typename }"}'
 
-    async with client_for(limited(settings, max_body_bytes=4096), db) as client:
+    async with client_for(production_settings(settings, max_body_bytes=4096), db) as client:
         request = client.build_request(
             "POST", "/graphql", content=chunks(), headers={"Content-Type": "application/json"}
         )
@@ -110,7 +100,7 @@ async def test_a_streamed_body_is_counted(settings: Settings, db: Database) -> N
 
 async def test_the_default_body_limit_is_one_mebibyte(settings: Settings, db: Database) -> None:
     assert Settings().max_body_bytes == 1024 * 1024
-    async with client_for(limited(settings), db) as client:
+    async with client_for(production_settings(settings), db) as client:
         response = await client.post(
             "/graphql", content=b" " * (1024 * 1024 + 1), headers={"Content-Type": "application/json"}
         )
@@ -129,7 +119,7 @@ async def test_the_default_body_limit_is_one_mebibyte(settings: Settings, db: Da
 async def test_a_body_that_is_not_json_says_why_and_where(settings: Settings, db: Database) -> None:
     """JSON allows 1e400, but no double holds it: refused like broken JSON, with the reason and
     the position, never a 500."""
-    async with client_for(limited(settings), db) as client:
+    async with client_for(production_settings(settings), db) as client:
         for body, reason in (
             (b'{"query": "{ __typename }", "variables": {"n": 1e400}}', "infinity"),
             (b'{"query": "{ __typename }",}', "line 1 column"),
@@ -148,7 +138,7 @@ async def test_a_body_that_is_not_json_says_why_and_where(settings: Settings, db
 async def test_writes_per_token_are_limited_and_queries_are_not(settings: Settings, db: Database) -> None:
     world = await build_world(db)
     alice, bob = world.tokens["alice"], world.tokens["bob"]
-    async with client_for(limited(settings, write_rate_per_minute=3), db) as client:
+    async with client_for(production_settings(settings, write_rate_per_minute=3), db) as client:
         for n in range(3):
             response = await write(client, f"RATE{n}", alice)
             assert response.status_code == 200, response.text
@@ -173,14 +163,14 @@ async def test_writes_per_token_are_limited_and_queries_are_not(settings: Settin
 async def test_anonymous_writes_are_limited_per_address(settings: Settings, db: Database) -> None:
     before = await counts(db)
     overrides = {"anonymous_write_rate_per_minute": 2}
-    async with client_for(limited(settings, **overrides), db, address="192.0.2.7") as client:
+    async with client_for(production_settings(settings, **overrides), db, address="192.0.2.7") as client:
         for n in range(2):
             response = await write(client, f"ANON{n}", None)
             assert response.status_code == 200
             assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert_rate_limited(await write(client, "ANON2", None), "address")
     # Another address is not affected.
-    async with client_for(limited(settings, **overrides), db, address="192.0.2.8") as client:
+    async with client_for(production_settings(settings, **overrides), db, address="192.0.2.8") as client:
         response = await write(client, "ANON3", None)
         assert response.status_code == 200
     assert await counts(db) == before
@@ -190,7 +180,7 @@ async def test_failed_authentication_is_charged_to_the_address(settings: Setting
     """Guessing tokens: each wrong token is a new token bucket, so the address pays for them."""
     world = await build_world(db)
     overrides = {"anonymous_write_rate_per_minute": 2, "write_rate_per_minute": 100}
-    async with client_for(limited(settings, **overrides), db) as client:
+    async with client_for(production_settings(settings, **overrides), db) as client:
         for n in range(2):
             response = await write(client, "GUESS", f"cdb_guess{n}")
             assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -201,7 +191,7 @@ async def test_failed_authentication_is_charged_to_the_address(settings: Setting
         )
         assert query.status_code == 200
     # Good tokens from an address that has not failed are unaffected.
-    async with client_for(limited(settings, **overrides), db, address="192.0.2.9") as client:
+    async with client_for(production_settings(settings, **overrides), db, address="192.0.2.9") as client:
         for n in range(3):
             response = await write(client, f"GOOD{n}", world.tokens["alice"])
             assert response.status_code == 200 and response.json()["data"]["createTarget"]["userErrors"] == []
@@ -210,7 +200,7 @@ async def test_failed_authentication_is_charged_to_the_address(settings: Setting
 async def test_a_rate_of_zero_turns_the_limit_off(settings: Settings, db: Database) -> None:
     world = await build_world(db)
     overrides = {"write_rate_per_minute": 0, "anonymous_write_rate_per_minute": 0}
-    async with client_for(limited(settings, **overrides), db) as client:
+    async with client_for(production_settings(settings, **overrides), db) as client:
         for n in range(5):
             assert (await write(client, f"OFF{n}", world.tokens["alice"])).status_code == 200
             assert (await write(client, f"OFFA{n}", None)).status_code == 200

@@ -25,6 +25,7 @@ from curation_helpers import (
     mutation_document,
     open_api,
 )
+from graphql_client import production_settings
 
 import api.store.queries.batch
 from api.app import create_app
@@ -38,21 +39,9 @@ MASKED = "Internal server error."
 LEAKS = ("Traceback", 'File "', "/work/", ".py", "site-packages", "sqlalchemy", "asyncpg", "sqlite3")
 
 
-def production(settings: Settings, **overrides: Any) -> Settings:
-    """The test database's settings as production runs them: introspection and GraphiQL off."""
-    values: dict[str, Any] = {
-        "database_url": settings.database_url,
-        "pool_size": settings.pool_size,
-        "introspection": False,
-        "graphiql": False,
-    }
-    values.update(overrides)
-    return Settings(**values)
-
-
 @asynccontextmanager
 async def prod_client(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(production(settings), database=db)
+    app = create_app(production_settings(settings), database=db)
     app.state.db = db  # what the lifespan does; ASGITransport does not run it
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://claimsdb.test", timeout=60) as client:
@@ -234,7 +223,7 @@ async def test_batched_operations_are_refused(client: httpx.AsyncClient, db: Dat
 
 
 async def test_a_small_batch_when_the_setting_allows_it(settings: Settings, db: Database) -> None:
-    app = create_app(production(settings, max_batch_operations=3), database=db)
+    app = create_app(production_settings(settings, max_batch_operations=3), database=db)
     app.state.db = db
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         small = await client.post("/graphql", json=[{"query": "{ __typename }"}] * 3)
@@ -377,7 +366,7 @@ async def test_unexpected_errors_leak_nothing(
 async def test_another_users_draft_is_null(settings: Settings, db: Database) -> None:
     """OWASP "object-level authorisation" (IDOR): node(id) of another user's draft."""
     world = await build_world(db)
-    async with open_api(production(settings), db) as api_:
+    async with open_api(production_settings(settings), db) as api_:
         draft = await create_claim(api_, world, "alice")
         query = "query($id: ID!) { node(id: $id) { id ... on Claim { statement } } }"
         assert (await api_.data(query, {"id": draft["id"]}, token=world.tokens["alice"]))["node"] is not None
@@ -395,7 +384,7 @@ async def test_revoked_tokens_are_unauthenticated(settings: Settings, db: Databa
     world = await build_world(db)
     async with db.write(ADMIN) as w:
         await revoke_user(w, "bob")
-    async with open_api(production(settings), db) as api_:
+    async with open_api(production_settings(settings), db) as api_:
         before = await counts(db)
         body = await api_.request("{ viewer { name } }", token=world.tokens["bob"])
         assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
@@ -575,7 +564,7 @@ async def test_nul_characters_are_refused_cleanly(settings: Settings, db: Databa
 async def test_injection_strings_in_writes_are_stored_verbatim(settings: Settings, db: Database) -> None:
     """The same strings in a write are data: stored as sent (or refused with userErrors)."""
     world = await build_world(db)
-    async with open_api(production(settings), db) as api_:
+    async with open_api(production_settings(settings), db) as api_:
         hostile = ("' OR 1=1 --", '"; DROP TABLE claim; --', "NEAR(a b) AND OR NOT *")
         for value, direction in zip(hostile, ("INCREASES", "DECREASES", "NO_EFFECT"), strict=True):
             statement = f"{value} lowers relapses."
