@@ -59,6 +59,7 @@ from bench.scenarios import (
     create_claim_variables,
     curator_actors,
     execute,
+    first_difference,
     prepare,
 )
 from schema.tables import Claim
@@ -178,29 +179,6 @@ async def peak_memory_kib(call: Callable[[], Awaitable[Any]]) -> int:
     finally:
         tracemalloc.stop()
     return peak // 1024
-
-
-def first_difference(a: Any, b: Any, path: str = "data") -> str | None:
-    """Where two decoded JSON documents first differ, for a readable check failure."""
-    if type(a) is not type(b):
-        return f"{path}: {type(a).__name__} {str(a)[:120]} vs {type(b).__name__} {str(b)[:120]}"
-    if isinstance(a, dict):
-        for key in sorted(set(a) | set(b)):
-            if key not in a or key not in b:
-                return f"{path}.{key}: present in only one"
-            found = first_difference(a[key], b[key], f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if isinstance(a, list):
-        if len(a) != len(b):
-            return f"{path}: {len(a)} items vs {len(b)}"
-        for index, (x, y) in enumerate(zip(a, b, strict=True)):
-            found = first_difference(x, y, f"{path}[{index}]")
-            if found:
-                return found
-        return None
-    return None if a == b else f"{path}: {str(a)[:120]!r} vs {str(b)[:120]!r}"
 
 
 # --- one database ---------------------------------------------------------------------------

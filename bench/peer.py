@@ -29,7 +29,7 @@ import httpx
 from api.settings import Settings
 from bench.baseline import gid
 from bench.http_load import free_port, load, spawn, stop, tail
-from bench.scenarios import Prepared
+from bench.scenarios import CheckFailed, Prepared, first_difference
 
 PACKAGES = ("postgraphile@4", "postgraphile-plugin-connection-filter@2")
 INSTALL_SECONDS = 600
@@ -210,8 +210,6 @@ async def compare(
 ) -> dict[str, Any]:
     """Time Q1 and Q5 on PostGraphile (HTTP, claimsdb's concurrency levels) and attach them to the results;
     returns what happened (versions, or why it was skipped)."""
-    from bench.harness import first_difference
-    from bench.scenarios import CheckFailed
 
     wanted = {
         r["scenario"]: r for r in results if r["scenario"] in ("Q1", "Q5") and r["database"] == "postgresql"

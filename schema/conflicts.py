@@ -7,6 +7,10 @@ otherwise CONTEXTUAL. Every pair lists the aspects of context in which the two c
 because that is usually the explanation a reviewer is looking for. Pairs are ordered most
 similar context first: direct before contextual, then fewer differences.
 
+Modality (asserted, hedged, hypothesis) is certainty, not context: a pair whose claims differ in
+it lists MODALITY among its differences (a hypothesis meeting an assertion is worth marking),
+but modality never makes a pair CONTEXTUAL and does not count in the order.
+
 The SQL in api/store/queries/conflicts.py applies these same rules in the database; tests check
 the two agree.
 """
@@ -32,6 +36,7 @@ class ContextAspect(StrEnum):
     SAMPLE_TYPE = "SAMPLE_TYPE"
     EVIDENCE_TYPE = "EVIDENCE_TYPE"
     INTERVENTION = "INTERVENTION"
+    MODALITY = "MODALITY"  # certainty, listed with the context differences (see above)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class ClaimContext:
     sample_type: str | None
     evidence_type: str
     intervention_id: int | None  # the subject intervention; None when the subject is the target
+    modality: str | None = None  # how firmly the source says it (None: not compared)
 
 
 def differing_aspects(a: ClaimContext, b: ClaimContext) -> list[ContextAspect]:
@@ -53,7 +59,10 @@ def differing_aspects(a: ClaimContext, b: ClaimContext) -> list[ContextAspect]:
         ContextAspect.EVIDENCE_TYPE: (a.evidence_type, b.evidence_type),
         ContextAspect.INTERVENTION: (a.intervention_id, b.intervention_id),
     }
-    return [aspect for aspect, (x, y) in values.items() if x != y]
+    out = [aspect for aspect, (x, y) in values.items() if x != y]
+    if a.modality is not None and b.modality is not None and a.modality != b.modality:
+        out.append(ContextAspect.MODALITY)
+    return out
 
 
 def pair_kind(a: ClaimContext, b: ClaimContext, conditions_related: bool) -> ConflictKind:

@@ -201,6 +201,7 @@ class Spec:
     sample_type: str | None = None
     evidence_type: EvidenceType = EvidenceType.OBSERVATIONAL
     source: str | None = None  # a DOI; by default the world's next source
+    modality: Modality = Modality.ASSERTED
 
 
 def about(target: str, direction: str, **context: Any) -> Spec:
@@ -220,7 +221,7 @@ def claim_input(world: World, spec: Spec, statement: str | None = None) -> Any:
         statement=statement or f"{subject} {spec.direction.lower()} {spec.outcome} ({source})",
         outcome=spec.outcome,
         direction=EffectDirection(spec.direction),
-        modality=Modality.ASSERTED,
+        modality=spec.modality,
         evidence_type=spec.evidence_type,
         organism=spec.organism,
         source=source,
@@ -437,7 +438,7 @@ async def model_pairs(
     def context(c: Claim) -> ClaimContext:
         return ClaimContext(
             c.organism_id, c.condition_id, c.cohort_id, c.sample_type, c.evidence_type.value,
-            c.subject_intervention_id,
+            c.subject_intervention_id, c.modality.value,
         )  # fmt: skip
 
     # (target, outcome) -> [(claim, target-level direction)]

@@ -17,6 +17,8 @@ Fixtures (function-scoped, ids "sqlite" and "postgresql", so `-k sqlite` picks o
 - `db`: a Database on that fresh migrated database.
 - `seeded_db`: a Database on a fresh copy of the seeded template.
 - `empty_settings`: Settings for a fresh, EMPTY database (not migrated), for migration tests.
+- `api`, `world`: the curation tests' HTTP client of the app over `db`, and its users and
+  vocabulary (tests/curation_helpers.py); a module may define its own `world` instead.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import NoReturn
 
 import asyncpg
 import pytest
+from curation_helpers import Api, World, build_world, open_api
 from sqlalchemy.engine import URL
 
 from api.settings import Settings, SettingsError, normalize_database_url
@@ -350,3 +353,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         tally = getattr(client, "TALLY", None)
         if tally is not None and (tally.compiled or tally.fell_back):
             terminalreporter.write_line(f"compiled read path ({name}): {tally.summary()}")
+
+
+# --- the curation tests' API client and people ------------------------------------------------
+
+
+@pytest.fixture
+async def api(settings: Settings, db: Database) -> AsyncIterator[Api]:
+    """The app (production settings) over this test's database, called through httpx in-process
+    (tests/curation_helpers.py)."""
+    async with open_api(settings, db) as client:
+        yield client
+
+
+@pytest.fixture
+async def world(db: Database) -> World:
+    """Users of every role with tokens, and a source and vocabulary to write claims against."""
+    return await build_world(db)

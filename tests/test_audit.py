@@ -5,7 +5,6 @@ any removed event, naming the first bad one (domain.md, "Provenance a reviewer c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,6 @@ from curation_helpers import (
     World,
     add_user,
     audit_events,
-    build_world,
     claim_input,
     create_claim,
     events_after,
@@ -43,17 +41,6 @@ query($f: AuditFilter, $first: Int) { auditLog(filter: $f, first: $first) {
   totalCount nodes { id at action entityId actor { name } comment }
 } }
 """
-
-
-@pytest.fixture
-async def api(settings: Settings, db: Database) -> AsyncIterator[Api]:
-    async with open_api(settings, db) as client:
-        yield client
-
-
-@pytest.fixture
-async def world(db: Database) -> World:
-    return await build_world(db)
 
 
 async def _full_lifecycle(api: Api, world: World) -> dict[str, Any]:
@@ -376,14 +363,13 @@ TAMPERED_COLUMNS = [
 ]
 
 
-async def test_verify_log_finds_edited_fields_and_removed_events(
-    api: Api, db: Database, world: World
-) -> None:
+async def _rejection_event(api: Api, db: Database, world: World) -> tuple[int, int]:
+    """After a full lifecycle: the id of its rejection event (in the middle of the chain, with
+    before, after and a comment) and the number of events."""
     claim = await _full_lifecycle(api, world)
     clean = await verify(db)
     total = await last_event_id(db)
     assert clean.broken is None and clean.events == total, f"a clean log should verify: {clean}"
-    # The rejection: an event in the middle of the chain, with before, after and a comment.
     async with db.read() as session:
         target_id = await session.scalar(
             sa.select(AuditEvent.id).where(
@@ -391,36 +377,44 @@ async def test_verify_log_finds_edited_fields_and_removed_events(
             )
         )
     assert target_id is not None and 1 < target_id < total
-    original = await _event(db, target_id)
-    for column in TAMPERED_COLUMNS:
-        value = _tampered(original, column, world.user_ids["bob"], "f" * 64)
-        assert value != getattr(original, column), f"the {column} edit must change something"
-        await _edit(db, target_id, column, value)
-        result = await verify(db)
-        assert result.broken is not None, f"verify_log missed an edited {column}"
-        assert result.broken.event_id == target_id, (
-            f"editing {column} of event {target_id} was reported at event {result.broken.event_id}"
-        )
-        assert result.events == target_id - 1, f"{result.events} events verified before the break"
-        await _edit(db, target_id, column, getattr(original, column))  # put it back
-        restored = await verify(db)
-        assert restored.broken is None, f"restoring {column} should mend the chain: {restored}"
+    return target_id, total
 
-    # Removing the first, a middle or the last event is found too.
+
+@pytest.mark.parametrize("column", TAMPERED_COLUMNS)
+async def test_verify_log_finds_an_edited_field(api: Api, db: Database, world: World, column: str) -> None:
+    target_id, _ = await _rejection_event(api, db, world)
+    original = await _event(db, target_id)
+    value = _tampered(original, column, world.user_ids["bob"], "f" * 64)
+    assert value != getattr(original, column), f"the {column} edit must change something"
+    await _edit(db, target_id, column, value)
+    result = await verify(db)
+    assert result.broken is not None, f"verify_log missed an edited {column}"
+    assert result.broken.event_id == target_id, (
+        f"editing {column} of event {target_id} was reported at event {result.broken.event_id}"
+    )
+    assert result.events == target_id - 1, f"{result.events} events verified before the break"
+    await _edit(db, target_id, column, getattr(original, column))  # put it back
+    restored = await verify(db)
+    assert restored.broken is None, f"restoring {column} should mend the chain: {restored}"
+
+
+@pytest.mark.parametrize("position", ["first", "middle", "last"])
+async def test_verify_log_finds_a_removed_event(api: Api, db: Database, world: World, position: str) -> None:
+    _, total = await _rejection_event(api, db, world)
+    event_id = {"first": 1, "middle": total // 2, "last": total}[position]
     columns = [c.name for c in AuditEvent.__table__.columns]
-    for position, event_id in (("first", 1), ("middle", total // 2), ("last", total)):
-        async with db.engine.begin() as conn:
-            row = (await conn.execute(sa.select(AuditEvent.__table__).where(AuditEvent.id == event_id))).one()
-            await conn.execute(sa.text("DELETE FROM audit_event WHERE id = :id"), {"id": event_id})
-        result = await verify(db)
-        assert result.broken is not None, f"verify_log missed the {position} event's removal"
-        assert result.broken.event_id == event_id, (
-            f"removing the {position} event ({event_id}) was reported at {result.broken.event_id}"
-        )
-        assert "removed" in result.broken.reason, result.broken.reason
-        async with db.engine.begin() as conn:
-            await conn.execute(sa.insert(AuditEvent.__table__).values(dict(zip(columns, row, strict=True))))
-        assert (await verify(db)).broken is None, f"re-inserting the {position} event should mend the chain"
+    async with db.engine.begin() as conn:
+        row = (await conn.execute(sa.select(AuditEvent.__table__).where(AuditEvent.id == event_id))).one()
+        await conn.execute(sa.text("DELETE FROM audit_event WHERE id = :id"), {"id": event_id})
+    result = await verify(db)
+    assert result.broken is not None, f"verify_log missed the {position} event's removal"
+    assert result.broken.event_id == event_id, (
+        f"removing the {position} event ({event_id}) was reported at {result.broken.event_id}"
+    )
+    assert "removed" in result.broken.reason, result.broken.reason
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.insert(AuditEvent.__table__).values(dict(zip(columns, row, strict=True))))
+    assert (await verify(db)).broken is None, f"re-inserting the {position} event should mend the chain"
 
 
 async def test_seeds_are_entered_by_the_seed_user_and_audited(

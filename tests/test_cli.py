@@ -8,12 +8,11 @@ fixtures call them in a worker thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
 from click.testing import Result
-from curation_helpers import Api, World, build_world, create_claim, error_codes, last_event_id, open_api
+from curation_helpers import Api, World, build_world, create_claim, error_codes, last_event_id
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -45,12 +44,6 @@ def assert_one_line_error(result: Result, *parts: str) -> str:
     for part in parts:
         assert part in lines[0], f"the error should mention {part!r}: {lines[0]!r}"
     return lines[0]
-
-
-@pytest.fixture
-async def api(settings: Settings, db: Database) -> AsyncIterator[Api]:
-    async with open_api(settings, db) as client:
-        yield client
 
 
 def test_unknown_role_is_one_line_naming_the_roles(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -29,7 +29,7 @@ from conflict_helpers import (
     via,
 )
 
-from schema.enums import EvidenceType
+from schema.enums import EvidenceType, Modality
 
 
 async def test_target_level_directions(db, settings) -> None:
@@ -287,3 +287,50 @@ async def test_the_sql_agrees_with_the_python_rules(db, settings) -> None:
         for conflict in questions.values():
             direct = any(p["kind"] == "DIRECT" for p in conflict["all_pairs"])
             assert conflict["kind"] == ("DIRECT" if direct else "CONTEXTUAL"), conflict["id"]
+
+
+async def test_modality_is_listed_never_decides_the_kind_and_can_be_required(db, settings) -> None:
+    """A hypothesis meeting an assertion lists MODALITY among the differences but stays DIRECT
+    (certainty is not context); `modality: [ASSERTED]` leaves hedges and hypotheses out of the
+    question, its pairs and hasConflict."""
+    world = await build_world(db)
+    asserted, hypothesis, hedged, *_ = await create_claims(
+        db,
+        world,
+        [
+            about("MIF", INC),
+            about("MIF", DEC, modality=Modality.HYPOTHESIS),
+            about("MIF", NONE, modality=Modality.HEDGED),
+            about("PDE4", INC),
+            about("PDE4", DEC, modality=Modality.HYPOTHESIS),
+        ],
+    )
+    conflicts = by_question(await all_conflicts(db, settings))
+    mif = conflicts[("MIF", "disease activity")]
+    assert mif["kind"] == "DIRECT" and counts_of(mif) == {INC: 1, DEC: 1, NONE: 1}
+    pairs = await claim_pairs(db, settings, asserted)
+    differences = {int_of(p["right"]["id"]): p for p in pairs}
+    assert set(differences) == {hypothesis, hedged}
+    for claim_id, label in ((hypothesis, "HYPOTHESIS"), (hedged, "HEDGED")):
+        pair = differences[claim_id]
+        assert pair["kind"] == "DIRECT", pair
+        assert pair["differences"] == [{"aspect": "MODALITY", "left": "ASSERTED", "right": label}], pair
+
+    only_asserted = by_question(await all_conflicts(db, settings, {"modality": ["ASSERTED"]}))
+    assert only_asserted == {}, f"with only assertions nobody disagrees: {sorted(only_asserted)}"
+    hedges_too = by_question(await all_conflicts(db, settings, {"modality": ["ASSERTED", "HEDGED"]}))
+    assert set(hedges_too) == {("MIF", "disease activity")}
+    assert counts_of(hedges_too[("MIF", "disease activity")]) == {INC: 1, NONE: 1}
+
+    # Target.conflicts takes the same filter; hasConflict follows the claims filter's modality.
+    data = await gql(
+        db,
+        settings,
+        """{ target(symbol: "MIF") { all: conflicts { totalCount }
+             asserted: conflicts(filter: {modality: [ASSERTED]}) { totalCount } }
+           firm: claims(filter: {hasConflict: true, modality: [ASSERTED]}) { totalCount }
+           any: claims(filter: {hasConflict: true}) { totalCount } }""",
+        actor=REVIEWER_VIEW,
+    )
+    assert data["target"]["all"]["totalCount"] == 1 and data["target"]["asserted"]["totalCount"] == 0
+    assert data["any"]["totalCount"] == 5 and data["firm"]["totalCount"] == 0

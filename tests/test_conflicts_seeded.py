@@ -11,6 +11,8 @@ from conflict_helpers import (
     INC,
     NONE,
     REVIEWER_VIEW,
+    all_conflicts,
+    all_pairs,
     api_pairs,
     aspects,
     counts_of,
@@ -57,12 +59,16 @@ async def test_the_four_conflicts_of_the_domain_follow_from_the_seeds(seeded_db,
     assert counts_of(pde4) == {INC: 1, DEC: 1}
     assert pde4["pairs"]["totalCount"] == 1
     (pair,) = pde4["all_pairs"]
-    assert sorted(aspects(pair)) == ["CONDITION", "INTERVENTION"], pair
+    # ibudilast slows progressive MS (asserted), rolipram maybe worsens relapsing MS (hedged):
+    # certainty differs too, and is listed, though it does not make the pair contextual.
+    assert sorted(aspects(pair)) == ["CONDITION", "INTERVENTION", "MODALITY"], pair
     assert {v for pair_values in _differences(pair).values() for v in pair_values} == {
         "progressive multiple sclerosis",
         "relapsing multiple sclerosis",
         "ibudilast",
         "rolipram",
+        "ASSERTED",
+        "HEDGED",
     }, pair
 
     # IL-6R blockade in MS: a direct conflict, with at least one pair in the same context.
@@ -71,8 +77,8 @@ async def test_the_four_conflicts_of_the_domain_follow_from_the_seeds(seeded_db,
     assert counts_of(il6r) == {INC: 3, DEC: 1}
     assert il6r["pairs"]["totalCount"] == 3 == len(il6r["all_pairs"])
     first = il6r["all_pairs"][0]
-    assert first["kind"] == "DIRECT" and first["differences"] == [], (
-        f"the most similar pair comes first and is direct with no difference: {first}"
+    assert first["kind"] == "DIRECT" and set(aspects(first)) <= {"MODALITY"}, (
+        f"the most similar pair comes first and is direct with no difference of context: {first}"
     )
 
     # Immunotherapy in ALS: promise in animal models, no success in people.
@@ -173,3 +179,34 @@ def _key(conflict_id: str) -> tuple[int, int]:
     assert type_name == "Conflict", raw
     target, _, outcome = key.partition(".")
     return int(target), int(outcome)
+
+
+MODALITIES = "query($id: ID!) { node(id: $id) { ... on Claim { modality } } }"
+
+
+async def test_il6r_pairs_mark_modality_and_assertions_alone_can_be_asked_for(seeded_db, settings) -> None:
+    """Where a hedge or a hypothesis meets an assertion the pair lists MODALITY (without becoming
+    contextual); `modality: [ASSERTED]` leaves such pairs out."""
+    questions = await questions_of(seeded_db, settings)
+    pairs = questions[IL6R]["all_pairs"]
+
+    async def modality(claim_id: str) -> str:
+        return (await gql(seeded_db, settings, MODALITIES, {"id": claim_id}))["node"]["modality"]
+
+    marked = both_asserted = 0
+    for pair in pairs:
+        left, right = await modality(pair["left"]["id"]), await modality(pair["right"]["id"])
+        assert ("MODALITY" in aspects(pair)) == (left != right), pair
+        if left != right:
+            assert _differences(pair)["MODALITY"] == (left, right), pair
+            marked += 1
+        both_asserted += left == right == "ASSERTED"
+    assert marked, "the seeded IL-6R conflict has a hypothesis or hedge meeting an assertion"
+
+    firm = await all_conflicts(seeded_db, settings, {"target": "IL-6R", "modality": ["ASSERTED"]})
+    for conflict in firm:
+        for pair in await all_pairs(seeded_db, settings, conflict["id"]):
+            assert "MODALITY" not in aspects(pair), pair
+            for side in ("left", "right"):
+                assert await modality(pair[side]["id"]) == "ASSERTED", pair
+    assert sum(c["pairs"]["totalCount"] for c in firm) == both_asserted

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +19,6 @@ from curation_helpers import (
     Api,
     World,
     audit_events,
-    build_world,
     claim_input,
     counts,
     create_claim,
@@ -30,7 +28,6 @@ from curation_helpers import (
     verify,
 )
 
-from api.settings import Settings
 from api.store.commands import lifecycle
 from api.store.db import Database
 from api.store.errors import StoreError, UserErrorCode
@@ -41,17 +38,6 @@ from schema.users import Actor
 ROUNDS = 20
 REVIEW_ROUNDS = 8
 WRITERS = 16
-
-
-@pytest.fixture
-async def api(settings: Settings, db: Database) -> AsyncIterator[Api]:
-    async with open_api(settings, db) as client:
-        yield client
-
-
-@pytest.fixture
-async def world(db: Database) -> World:
-    return await build_world(db)
 
 
 async def test_two_updates_at_the_same_version_one_wins(api: Api, db: Database, world: World) -> None:

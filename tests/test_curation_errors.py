@@ -7,7 +7,6 @@ act on, and that the row counts of every curated table and the audit log are unc
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,27 +15,13 @@ from curation_helpers import (
     Api,
     World,
     accepted_claim,
-    build_world,
     claim_input,
     counts,
     create_claim,
     global_id,
-    open_api,
 )
 
-from api.settings import Settings
 from api.store.db import Database
-
-
-@pytest.fixture
-async def api(settings: Settings, db: Database) -> AsyncIterator[Api]:
-    async with open_api(settings, db) as client:
-        yield client
-
-
-@pytest.fixture
-async def world(db: Database) -> World:
-    return await build_world(db)
 
 
 def _shape(errors: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
@@ -498,23 +483,42 @@ INVALID_OTHERS: list[tuple[str, dict[str, Any], list[tuple[str, list[str]]]]] = 
 ]
 
 
-async def test_invalid_inputs_are_refused_with_their_path(api: Api, db: Database, world: World) -> None:
-    alice = world.tokens["alice"]
-    for description, overrides, expected in INVALID_CLAIMS:
-        before = await counts(db)
-        errors = await api.refused("createClaim", claim_input(world, **overrides), token=alice)
-        assert _shape(errors) == expected, f"{description}: expected {expected}, got {errors}"
-        assert await counts(db) == before, f"{description}: refused, but rows were stored"
+@pytest.mark.parametrize(
+    ("description", "overrides", "expected"), INVALID_CLAIMS, ids=[case[0] for case in INVALID_CLAIMS]
+)
+async def test_invalid_claims_are_refused_with_their_path(
+    api: Api,
+    db: Database,
+    world: World,
+    description: str,
+    overrides: dict[str, Any],
+    expected: list[tuple[str, list[str]]],
+) -> None:
+    before = await counts(db)
+    errors = await api.refused("createClaim", claim_input(world, **overrides), token=world.tokens["alice"])
+    assert _shape(errors) == expected, f"{description}: expected {expected}, got {errors}"
+    assert await counts(db) == before, f"{description}: refused, but rows were stored"
 
+
+@pytest.mark.parametrize(("name", "data", "expected"), INVALID_OTHERS)
+async def test_other_invalid_inputs_are_refused_with_their_path(
+    api: Api,
+    db: Database,
+    world: World,
+    name: str,
+    data: dict[str, Any],
+    expected: list[tuple[str, list[str]]],
+) -> None:
     claim = await create_claim(api, world, "alice")
     target = (await api.data('{ target(symbol: "IL-6R") { id } }'))["target"]["id"]
-    for name, data, expected in INVALID_OTHERS:
-        placeholders = {"CLAIM": claim["id"], "TARGET": target}
-        data = {k: placeholders.get(v, v) if isinstance(v, str) else v for k, v in data.items()}
-        await _refused(api, db, name, data, alice, expected)
+    placeholders = {"CLAIM": claim["id"], "TARGET": target}
+    data = {k: placeholders.get(v, v) if isinstance(v, str) else v for k, v in data.items()}
+    await _refused(api, db, name, data, world.tokens["alice"], expected)
 
-    # The refusals above are at the limits, not below them: 2000 characters, p = 0 and 1 and
-    # femaleCount = size are all accepted.
+
+async def test_values_at_the_limits_are_accepted(api: Api, world: World) -> None:
+    """The refusals above are at the limits, not below them: 2000 characters, p = 0 and 1 and
+    femaleCount = size are all accepted."""
     claim = await create_claim(
         api,
         world,

@@ -5,9 +5,6 @@ accepted, rejected, sent back, revised, resubmitted and retracted; never deleted
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from curation_helpers import (
     ADMIN,
     CLAIM_FIELDS,
@@ -15,29 +12,15 @@ from curation_helpers import (
     World,
     accepted_claim,
     add_user,
-    build_world,
     counts,
     create_claim,
     events_after,
     int_id,
     last_event_id,
-    open_api,
 )
 
-from api.settings import Settings
 from api.store.db import Database
 from schema.enums import Role
-
-
-@pytest.fixture
-async def api(settings: Settings, db: Database) -> AsyncIterator[Api]:
-    async with open_api(settings, db) as client:
-        yield client
-
-
-@pytest.fixture
-async def world(db: Database) -> World:
-    return await build_world(db)
 
 
 def _review(claim: dict, decision: str, comment: str | None = None) -> dict:

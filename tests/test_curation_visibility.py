@@ -5,22 +5,12 @@ another curator's; reviewers and admins see every claim, retracted ones included
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from curation_helpers import Api, World, accepted_claim, build_world, create_claim
 
-import pytest
-from curation_helpers import Api, World, accepted_claim, build_world, create_claim, open_api
-
-from api.settings import Settings
 from api.store.db import Database
 
 CLAIMS = "query($f: ClaimFilter) { claims(filter: $f, first: 100) { totalCount nodes { id status } } }"
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Claim { id status } } }"
-
-
-@pytest.fixture
-async def api(settings: Settings, db: Database) -> AsyncIterator[Api]:
-    async with open_api(settings, db) as client:
-        yield client
 
 
 async def _claims_in_every_state(api: Api, world: World) -> dict[str, dict]:

@@ -114,6 +114,7 @@ async def test_a_query_runs_its_loader_batches_on_one_connection(seeded_db: Data
     from sqlalchemy import event
 
     from api.graphql.loaders import Loaders
+    from api.store.queries.relations import ToMany, relation
 
     checkouts: list[object] = []
 
@@ -125,11 +126,13 @@ async def test_a_query_runs_its_loader_batches_on_one_connection(seeded_db: Data
     try:
         loaders = Loaders(seeded_db)
         loaders.share_session()
+        evidence = relation("claim", "evidence")
+        assert isinstance(evidence, ToMany)
         found = await gather(
             loaders.claim.load(1),
             loaders.outcome.load(1),
-            loaders.source.load(1),
-            loaders.evidence_by_claim.load(1),
+            loaders.rows("source").load(1),
+            loaders.listed(evidence).load(1),
         )
         assert all(found), "every loader found its row"
         assert len(checkouts) == 1, f"sharing: {len(checkouts)} connections checked out for 4 batches"
@@ -137,7 +140,7 @@ async def test_a_query_runs_its_loader_batches_on_one_connection(seeded_db: Data
 
         checkouts.clear()
         fresh = Loaders(seeded_db)
-        await gather(fresh.claim.load(2), fresh.outcome.load(2), fresh.source.load(2))
+        await gather(fresh.claim.load(2), fresh.outcome.load(2), fresh.rows("source").load(2))
         assert len(checkouts) == 3, "without sharing, each batch has its own session"
     finally:
         event.remove(pool, "checkout", on_checkout)

@@ -11,63 +11,123 @@ keep a fresh session per batch, so what a payload loads sees the write just comm
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
 
+from api.graphql.internals import OperationType
 from api.store.db import Database
 from api.store.queries import batch
 from api.store.queries.conflicts import Question, pairs_pages
-from api.store.queries.pagination import PageRequest
-from schema.enums import VocabularyKind
-from schema.tables import (
-    AuditEvent,
-    Claim,
-    Cohort,
-    Condition,
-    Intervention,
-    Organism,
-    Outcome,
-    Source,
-    Target,
-    User,
-)
+from api.store.queries.pagination import Page, PageRequest
+from api.store.queries.relations import Names, ToMany
+from schema import tables as t
+
+# A question's first page of pairs: (target id, outcome id, scope, page size, visibility).
+PairsKey = tuple[int, int, Any, int, Any]
 
 
 class Loaders:
+    """The request's DataLoaders: rows by id per entity, a list relation's rows by parent, a
+    vocabulary entity's names, and first pages of conflict pairs. Made on first use."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
         self._sharing = False
         self._shared: AsyncSession | None = None
         self._shared_stack = AsyncExitStack()
         self._shared_lock = asyncio.Lock()
-        self.claim = self._rows(Claim)
-        self.target = self._rows(Target)
-        self.intervention = self._rows(Intervention)
-        self.condition = self._rows(Condition)
-        self.organism = self._rows(Organism)
-        self.outcome = self._rows(Outcome)
-        self.cohort = self._rows(Cohort)
-        self.source = self._rows(Source)
-        self.user = self._rows(User)
-        self.audit_event = self._rows(AuditEvent)
-        self.evidence_by_claim = self._lists(batch.evidence_by_claim)
-        self.targets_by_claim = self._lists(batch.targets_by_claim)
-        self.reviews_by_claim = self._lists(batch.reviews_by_claim)
-        self.actions_by_intervention = self._lists(batch.actions_by_intervention)
-        self.actions_by_target = self._lists(batch.actions_by_target)
-        self.children_by_condition = self._lists(batch.children_by_condition)
-        self.cohorts_by_source = self._lists(batch.cohorts_by_source)
-        # First pages of conflict pairs, keyed by (target_id, outcome_id, scope, first, visibility):
-        # all conflicts of a page share two statements (api.store.queries.conflicts.pairs_pages).
-        self.first_pairs = DataLoader(load_fn=self._first_pairs)
-        self.aliases = {kind: self._lists(self._aliases(kind)) for kind in VocabularyKind}
-        self.xrefs = {kind: self._lists(self._xrefs(kind)) for kind in VocabularyKind}
+        self._rows: dict[str, DataLoader[int, Any]] = {}
+        self._lists: dict[ToMany, DataLoader[int, list[Any]]] = {}
+        self._names: dict[Names, DataLoader[int, list[str]]] = {}
+        # First pages of conflict pairs: all conflicts of a page share two statements
+        # (api.store.queries.conflicts.pairs_pages).
+        self.first_pairs: DataLoader[PairsKey, Page] = DataLoader(load_fn=self._first_pairs)
+
+    # --- the loaders ---------------------------------------------------------------------
+
+    def rows(self, entity: str) -> DataLoader[int, Any]:
+        """Rows of an entity (relations.ENTITIES) by id; None for an id that is not there."""
+        loader = self._rows.get(entity)
+        if loader is None:
+
+            async def load(ids: Sequence[int]) -> list[Any]:
+                async with self.session() as session:
+                    found = await batch.rows_by_id(session, entity, ids)
+                return [found.get(i) for i in ids]
+
+            loader = self._rows[entity] = DataLoader(load_fn=load)
+        return loader
+
+    def listed(self, relation: ToMany) -> DataLoader[int, list[Any]]:
+        """A list relation's rows by parent id, in the relation's order. The rows found are
+        primed in their entity's loader, so a later look-up by id costs nothing."""
+        loader = self._lists.get(relation)
+        if loader is None:
+            children = self.rows(relation.child)
+
+            async def load(ids: Sequence[int]) -> list[list[Any]]:
+                async with self.session() as session:
+                    found = await batch.rows_by_parent(session, relation, ids)
+                for rows in found.values():
+                    for row in rows:
+                        children.prime(row.id, row)
+                return [found.get(i, []) for i in ids]
+
+            loader = self._lists[relation] = DataLoader(load_fn=load)
+        return loader
+
+    def names(self, relation: Names) -> DataLoader[int, list[str]]:
+        """A vocabulary entity's aliases or cross-references by its id."""
+        loader = self._names.get(relation)
+        if loader is None:
+
+            async def load(ids: Sequence[int]) -> list[list[str]]:
+                async with self.session() as session:
+                    found = await batch.names_by_owner(session, relation, ids)
+                return [found.get(i, []) for i in ids]
+
+            loader = self._names[relation] = DataLoader(load_fn=load)
+        return loader
+
+    # The entities code looks up by id directly (typed).
+    @property
+    def claim(self) -> DataLoader[int, t.Claim | None]:
+        return self.rows("claim")
+
+    @property
+    def target(self) -> DataLoader[int, t.Target | None]:
+        return self.rows("target")
+
+    @property
+    def intervention(self) -> DataLoader[int, t.Intervention | None]:
+        return self.rows("intervention")
+
+    @property
+    def condition(self) -> DataLoader[int, t.Condition | None]:
+        return self.rows("condition")
+
+    @property
+    def organism(self) -> DataLoader[int, t.Organism | None]:
+        return self.rows("organism")
+
+    @property
+    def outcome(self) -> DataLoader[int, t.Outcome | None]:
+        return self.rows("outcome")
+
+    @property
+    def cohort(self) -> DataLoader[int, t.Cohort | None]:
+        return self.rows("cohort")
+
+    @property
+    def user(self) -> DataLoader[int, t.User | None]:
+        return self.rows("user")
+
+    # --- the session the batches run on --------------------------------------------------
 
     def share_session(self) -> None:
         """From now on, batches run one after another on one session, opened on first use."""
@@ -97,28 +157,12 @@ class Loaders:
                 await self._shared.rollback()
                 raise
 
-    def _rows(self, table: Any) -> DataLoader[int, Any]:
-        async def load(ids: Sequence[int]) -> list[Any]:
-            async with self.session() as session:
-                found = await batch.rows_by_id(session, table, ids)
-            return [found.get(i) for i in ids]
-
-        return DataLoader(load_fn=load)
-
-    def _lists(self, fetch: Callable[[Any, Sequence[int]], Awaitable[dict[int, list[Any]]]]) -> DataLoader:
-        async def load(ids: Sequence[int]) -> list[list[Any]]:
-            async with self.session() as session:
-                found = await fetch(session, ids)
-            return [found.get(i, []) for i in ids]
-
-        return DataLoader(load_fn=load)
-
-    async def _first_pairs(self, keys: Sequence[tuple]) -> list[Any]:
-        by_batch: dict[tuple, list[tuple]] = {}
+    async def _first_pairs(self, keys: Sequence[PairsKey]) -> list[Page]:
+        by_batch: dict[tuple[Any, int, Any], list[PairsKey]] = {}
         for key in keys:
             _, _, scope, first, visibility = key
             by_batch.setdefault((scope, first, visibility), []).append(key)
-        pages: dict[tuple, Any] = {}
+        pages: dict[PairsKey, Page] = {}
         for (scope, first, visibility), batch_keys in by_batch.items():
             questions = [Question(t, o, False, {}, scope) for t, o, *_ in batch_keys]
             async with self.session() as session:
@@ -126,14 +170,6 @@ class Loaders:
             for key in batch_keys:
                 pages[key] = found[(key[0], key[1])]
         return [pages[key] for key in keys]
-
-    @staticmethod
-    def _aliases(kind: VocabularyKind) -> Callable[[Any, Sequence[int]], Awaitable[dict[int, list[str]]]]:
-        return lambda session, ids: batch.aliases_by_owner(session, kind, ids)
-
-    @staticmethod
-    def _xrefs(kind: VocabularyKind) -> Callable[[Any, Sequence[int]], Awaitable[dict[int, list[str]]]]:
-        return lambda session, ids: batch.xrefs_by_owner(session, kind, ids)
 
 
 class ShareReadSession(SchemaExtension):

@@ -13,7 +13,9 @@ from api.graphql.types.audit import AuditEvent, AuditFilter, resolve_audit
 from api.graphql.types.claims import Claim, resolve_claims
 from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
 from api.graphql.types.conflicts import Conflict, ConflictFilter, load_conflict, resolve_conflicts
-from api.graphql.types.sources import Cohort, Source, User
+from api.graphql.types.fields import SOURCE, ClaimListing, RowObject
+from api.graphql.types.nodes import BY_NAME
+from api.graphql.types.sources import Source, User
 from api.graphql.types.summary import EvidenceSummary
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
 from api.store.ids import from_global_id, int_key
@@ -36,41 +38,26 @@ def _checked_search(text: str | None, argument: str) -> str | None:
     return text
 
 
-# Global ID type name → (loader attribute, GraphQL type).
-_NODE_TYPES = {
-    "Claim": ("claim", Claim),
-    "Target": ("target", Target),
-    "Intervention": ("intervention", Intervention),
-    "Condition": ("condition", Condition),
-    "Organism": ("organism", Organism),
-    "Outcome": ("outcome", Outcome),
-    "Cohort": ("cohort", Cohort),
-    "Source": ("source", Source),
-    "User": ("user", User),
-    "AuditEvent": ("audit_event", None),
-}
-
-
 async def load_node(info: GraphQLInfo, global_id: str) -> Node | None:
     """Any object by global ID; null when unknown, malformed or not visible to the viewer."""
     parsed = from_global_id(global_id)
-    if parsed is not None and parsed[0] == "Conflict":
-        return await load_conflict(info, parsed[1])
-    if parsed is None or parsed[0] not in _NODE_TYPES or int_key(parsed[1]) is None:
+    if parsed is None:
         return None
-    loader_name, node_type = _NODE_TYPES[parsed[0]]
-    if node_type is None:  # audit events: reviewers only, like the log itself
-        from api.graphql.types.audit import AuditEvent
-
-        if not info.context.actor.can(Role.REVIEWER):
-            return None
-        node_type = AuditEvent
-    row = await getattr(info.context.loaders, loader_name).load(int_key(parsed[1]))
+    type_name, key = parsed
+    if type_name == "Conflict":
+        return await load_conflict(info, key)
+    node_type = BY_NAME.get(type_name)
+    row_id = int_key(key)
+    if node_type is None or row_id is None or not issubclass(node_type, RowObject):
+        return None
+    if node_type is AuditEvent and not info.context.actor.can(Role.REVIEWER):
+        return None  # audit events: reviewers only, like the log itself
+    row = await info.context.loaders.rows(node_type.__entity__).load(row_id)
     if row is None:
         return None
     if node_type is Claim and not info.context.visibility.allows(row.status, row.created_by_id):
         return None
-    return node_type.from_row(row)
+    return node_type.from_row(row)  # type: ignore[no-any-return]
 
 
 async def _vocabulary(info: GraphQLInfo, kind: VocabularyKind, search: str | None, first, after, convert):  # type: ignore[no-untyped-def]
@@ -108,7 +95,10 @@ class Query:
         row = await info.context.loaders.user.load(actor.user_id)
         return User.from_row(row) if row else None
 
-    @strawberry.field(description="Claims, filtered and ordered (default: newest first).")
+    @strawberry.field(
+        description="Claims, filtered and ordered (default: newest first).",
+        metadata={SOURCE: ClaimListing()},
+    )
     async def claims(
         self,
         info: GraphQLInfo,
@@ -226,4 +216,4 @@ class Query:
                 session, target_id, spec or ClaimFilterSpec(), ctx.visibility
             )
         target_row = await ctx.loaders.target.load(target_id)
-        return await EvidenceSummary.of(info, Target.from_row(target_row), cells, total)
+        return await EvidenceSummary.of(info, Target.from_row(target_row), cells, total, filter)

@@ -25,28 +25,9 @@ from api.graphql.limits import CostLimiter
 from api.graphql.loaders import ShareReadSession
 from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
-from api.graphql.types.audit import AuditEvent
-from api.graphql.types.claims import Claim
-from api.graphql.types.conflicts import Conflict
-from api.graphql.types.sources import Cohort, Source, User
-from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
+from api.graphql.types.nodes import NODE_TYPES
 from api.graphql.validation import CachedValidation, ValidationResults
 from api.settings import Settings
-
-NODE_TYPES = [
-    Claim,
-    Target,
-    Intervention,
-    Condition,
-    Organism,
-    Outcome,
-    Cohort,
-    Source,
-    User,
-    AuditEvent,
-    Conflict,
-]
-
 
 _log = logging.getLogger("claimsdb.graphql")
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.store.db import Writer
+if TYPE_CHECKING:  # db.py appends through this module at commit
+    from api.store.db import Writer
 from schema.audit import GENESIS_HASH, ChainBreak, EventContent, event_hash, verify_chain
 from schema.base import utcnow
 from schema.tables import AuditEvent, AuditHead

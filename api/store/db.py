@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from api.settings import Settings, SettingsError
+from api.store.audit import append_events
 from api.store.errors import DatabaseBusy, DatabaseUnavailable
 from schema.users import Actor
 
@@ -271,8 +272,6 @@ class Database:
     @asynccontextmanager
     async def write(self, actor: Actor, request_id: str | None = None) -> AsyncIterator[Writer]:
         """A write transaction: commits with its audit events on success, rolls back otherwise."""
-        from api.store.audit import append_events
-
         async with self._write() as session:
             writer = Writer(session, actor, request_id or uuid.uuid4().hex)
             try:

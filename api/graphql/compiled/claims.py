@@ -15,13 +15,12 @@ from functools import cached_property
 from typing import Any
 
 from graphql import GraphQLField, GraphQLObjectType, get_named_type
-from graphql.execution.collect_fields import FieldDetailsList
-from strawberry.types.arguments import convert_arguments
 
-from api.graphql.compiled.objects import compile_object
+from api.graphql.compiled.objects import compile_object, entity_of
 from api.graphql.compiled.selection import Selection, Unsupported
 from api.graphql.compiled.values import Fix, Fixer, fixer
 from api.graphql.context import Context
+from api.graphql.internals import FieldDetailsList, convert_field_arguments
 from api.graphql.types.claims import claim_list_arguments
 from api.store.queries.claims import claim_list
 from api.store.queries.documents import DocumentPage, Documents, Shape, claim_documents
@@ -73,14 +72,8 @@ def plan_claims(
 ) -> ClaimsPlan:
     """Plan one `claims` root field (`schema`: the Strawberry schema, for argument conversion)."""
     raw = selection.arguments(field_def, details)
-    strawberry_field = field_def.extensions.get("strawberry-definition")
-    if strawberry_field is None:
-        raise Unsupported("claims has no Strawberry definition")
     # The resolver's own argument conversion (input objects to ClaimFilter / ClaimOrder, enums).
-    kwargs = convert_arguments(
-        raw, strawberry_field.arguments, scalar_registry=schema.schema_converter.scalar_registry,
-        config=schema.config,
-    )  # fmt: skip
+    kwargs = convert_field_arguments(schema, field_def, raw)
     expected = {"filter", "order_by", "first", "after", "last", "before"}
     if not set(kwargs) <= expected:
         raise Unsupported(f"claims arguments {sorted(set(kwargs) - expected)}")
@@ -98,7 +91,7 @@ def plan_claims(
             plan.with_total = True
             plan.parts.append((key, lambda fetched, _fixed: fetched.total))
         elif name == "nodes":
-            claim_type = _object(connection, name)
+            claim_type = _claim_type(connection, name)
             index = plan.shape_index(*compile_object(selection, claim_type, part_details))
             plan.parts.append((key, _nodes(index)))
         elif name == "edges":
@@ -115,6 +108,14 @@ def _object(parent: GraphQLObjectType, name: str) -> GraphQLObjectType:
     if not isinstance(named, GraphQLObjectType):
         raise Unsupported(f"{parent.name}.{name} is not an object")
     return named
+
+
+def _claim_type(parent: GraphQLObjectType, name: str) -> GraphQLObjectType:
+    """The connection's node type, which must be built from claims (the store lists claims)."""
+    node = _object(parent, name)
+    if entity_of(node) != "claim":
+        raise Unsupported(f"{parent.name}.{name} is not built from claims")
+    return node
 
 
 def _constant(value: Any) -> Part:
@@ -134,7 +135,7 @@ def _edges(
         name = field_details[0].node.name.value
         selection.require_plain(field_details)
         if name == "node":
-            claim_type = _object(edge, name)
+            claim_type = _claim_type(edge, name)
             fields.append(
                 (key, name, plan.shape_index(*compile_object(selection, claim_type, field_details)))
             )

@@ -10,19 +10,19 @@ root fields are not compiled, so they run the ordinary way.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
 
+from api.caches import NamedCache
 from api.graphql.compiled.operation import OperationPlan, plan_operation
 from api.graphql.compiled.report import Outcome, report
 from api.graphql.compiled.selection import Selection, Unsupported
 from api.graphql.context import Context
+from api.graphql.internals import OperationType, graphql_schema
 from api.store.queries.documents import UnsupportedShape
 from api.store.queries.pagination import PageArgumentError
 
@@ -62,8 +62,7 @@ class CompiledQueries(SchemaExtension):
 
 # Plans (or why there is none) by schema, query text, operation name and variables: a plan holds
 # nothing of a request, so a repeated operation (a frontend's, a page reloaded) is planned once.
-_PLANS: OrderedDict[tuple[Any, ...], OperationPlan | str] = OrderedDict()
-_PLANS_KEPT = 256
+_PLANS: NamedCache[tuple[Any, ...], OperationPlan | str] = NamedCache("compiled query plans", maxsize=256)
 
 
 def _plan(execution: Any) -> OperationPlan | str:
@@ -74,13 +73,13 @@ def _plan(execution: Any) -> OperationPlan | str:
         key = (execution.schema, execution.query, execution.operation_name, variables)
     except TypeError:  # variables JSON cannot hold (only in-process callers pass such)
         key = None
-    if key is not None and key[1] is not None and key in _PLANS:
-        _PLANS.move_to_end(key)
-        return _PLANS[key]
+    cached = _PLANS.get(key) if key is not None and key[1] is not None else None
+    if cached is not None:
+        return cached
     plan: OperationPlan | str
     try:
         selection = Selection.of(
-            execution.schema._schema,
+            graphql_schema(execution.schema),
             execution.graphql_document,
             execution.variables,
             execution.operation_name,
@@ -89,7 +88,5 @@ def _plan(execution: Any) -> OperationPlan | str:
     except Unsupported as exc:
         plan = str(exc)
     if key is not None and key[1] is not None:
-        _PLANS[key] = plan
-        while len(_PLANS) > _PLANS_KEPT:
-            _PLANS.popitem(last=False)
+        _PLANS.put(key, plan)
     return plan

@@ -1,193 +1,65 @@
-"""Which GraphQL object fields the compiled path builds, and from what.
+"""Compiling a selection of an object type into what the database builds (a documents.Shape)
+and what Python converts afterwards (a values.Fix: ids, timestamps).
 
-Each supported object type names its store entity (api/store/queries/documents.py) and, per
-field, where the value comes from: a column (with the conversion its scalar needs), a related
-object, a list, a list of names, or the claim's subject union. These mirror the resolvers in
-api/graphql/types/ one for one (the comment on each says which); a field not listed here (a
-nested connection, reviews, statistics, ...) makes the whole operation fall back to them.
-
-`compile_object` turns one selection of such a type into a documents.Shape (what the database
-builds) and a values.Fixer (what Python converts afterwards: ids, timestamps).
+Nothing here describes the object graph: each object type names its store entity
+(`RowObject.__entity__`) and each field where its value comes from (a column, a related row, a
+list, names, the first of several relations), in its one declaration in api/graphql/types
+(api/graphql/types/fields.py). This reads those declarations from the built schema. A field
+without a declared source (one with its own resolver: a nested connection, statistics, ...)
+makes the whole operation fall back to the resolvers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLUnionType, get_named_type
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql import (
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLUnionType,
+    get_named_type,
+)
 
 from api.graphql.compiled.selection import Selection, Unsupported
 from api.graphql.compiled.values import MEMBER_KEY, Convert, Fix, global_id, utc_datetime
+from api.graphql.internals import FieldDetailsList, strawberry_definition
+from api.graphql.types.fields import Column, FieldSource, FirstOf, Listed, NameList, Related, field_source
 from api.store.queries import documents as doc
+from api.store.queries import relations
 
 
-@dataclass(frozen=True)
-class Scalar:
-    column: str
-    convert: Convert | None = None
+def entity_of(type_: GraphQLObjectType) -> str:
+    """The store entity an object type is built from (its RowObject declaration)."""
+    definition = strawberry_definition(type_)
+    entity = getattr(getattr(definition, "origin", None), "__entity__", None)
+    if entity is None:
+        raise Unsupported(f"type {type_.name}")
+    return str(entity)
 
 
-@dataclass(frozen=True)
-class Related:
-    """A to-one relation (documents.TO_ONE)."""
-
-    relation: str
-
-
-@dataclass(frozen=True)
-class Listed:
-    """A list relation (documents.TO_MANY)."""
-
-    relation: str
+def _source(type_: GraphQLObjectType, name: str) -> FieldSource:
+    field = strawberry_definition(type_.fields[name])
+    source = field_source(field) if field is not None else None
+    if source is None:
+        raise Unsupported(f"field {type_.name}.{name}")
+    return source
 
 
-@dataclass(frozen=True)
-class NameList:
-    """aliases / xrefs (documents.Names)."""
-
-    relation: str
-
-
-@dataclass(frozen=True)
-class Subject:
-    """Claim.subject: Target when subject_target_id is set, else Intervention."""
-
-    members: tuple[tuple[str, str], ...] = (
-        ("Target", "subject_target"),
-        ("Intervention", "subject_intervention"),
-    )
+def _conversion(type_: GraphQLObjectType, name: str, field: GraphQLField, column: str) -> Convert | None:
+    """What the column's JSON value needs to become what the field's scalar serialises: the
+    row's own id becomes the type's global ID, a timestamp the DateTime text."""
+    scalar = get_named_type(field.type)
+    if column == "id":
+        return global_id(type_.name)
+    if isinstance(scalar, GraphQLScalarType) and scalar.name == "DateTime":
+        return utc_datetime
+    if isinstance(scalar, GraphQLScalarType) and scalar.name == "ID":
+        raise Unsupported(f"{type_.name}.{name}: an ID from a column other than the row's own id")
+    return None
 
 
-FieldSource = Scalar | Related | Listed | NameList | Subject
-
-
-@dataclass(frozen=True)
-class ObjectSpec:
-    entity: str
-    fields: dict[str, FieldSource] = field(default_factory=dict)
-
-
-def _node(type_name: str, entity: str, **fields: FieldSource) -> ObjectSpec:
-    """A Node type: `id` is the global ID of the row's id (to_global_id in each from_row)."""
-    return ObjectSpec(entity, {"id": Scalar("id", global_id(type_name)), **fields})
-
-
-_DATETIME = utc_datetime
-
-OBJECTS: dict[str, ObjectSpec] = {
-    # types/claims.py Claim (from_row, subject, targets, outcome, ..., evidence, created_by)
-    "Claim": _node(
-        "Claim",
-        "claim",
-        statement=Scalar("statement"),
-        direction=Scalar("direction"),
-        modality=Scalar("modality"),
-        evidenceType=Scalar("evidence_type"),
-        sampleType=Scalar("sample_type"),
-        status=Scalar("status"),
-        version=Scalar("version"),
-        createdAt=Scalar("created_at", _DATETIME),
-        updatedAt=Scalar("updated_at", _DATETIME),
-        subject=Subject(),
-        targets=Listed("targets"),
-        outcome=Related("outcome"),
-        organism=Related("organism"),
-        condition=Related("condition"),
-        cohort=Related("cohort"),
-        comparator=Related("comparator"),
-        source=Related("source"),
-        evidence=Listed("evidence"),
-        createdBy=Related("created_by"),
-    ),
-    # types/claims.py Evidence
-    "Evidence": ObjectSpec(
-        "evidence",
-        {
-            "quote": Scalar("quote"),
-            "locator": Scalar("locator"),
-            "stance": Scalar("stance"),
-            "source": Related("source"),
-        },
-    ),
-    # types/vocabulary.py
-    "Target": _node(
-        "Target",
-        "target",
-        symbol=Scalar("symbol"),
-        name=Scalar("name"),
-        kind=Scalar("kind"),
-        aliases=NameList("aliases"),
-        xrefs=NameList("xrefs"),
-        interventions=Listed("interventions"),
-    ),
-    "Intervention": _node(
-        "Intervention",
-        "intervention",
-        name=Scalar("name"),
-        kind=Scalar("kind"),
-        aliases=NameList("aliases"),
-        xrefs=NameList("xrefs"),
-        actions=Listed("actions"),
-    ),
-    "InterventionAction": ObjectSpec(
-        "intervention_action",
-        {"action": Scalar("action"), "intervention": Related("intervention"), "target": Related("target")},
-    ),
-    "Condition": _node(
-        "Condition",
-        "condition",
-        name=Scalar("name"),
-        aliases=NameList("aliases"),
-        xrefs=NameList("xrefs"),
-        parent=Related("parent"),
-        children=Listed("children"),
-    ),
-    "Organism": _node(
-        "Organism",
-        "organism",
-        taxonId=Scalar("taxon_id"),
-        scientificName=Scalar("scientific_name"),
-        commonName=Scalar("common_name"),
-    ),
-    "Outcome": _node(
-        "Outcome", "outcome", name=Scalar("name"), kind=Scalar("kind"), aliases=NameList("aliases")
-    ),
-    # types/sources.py
-    "Source": _node(
-        "Source",
-        "source",
-        kind=Scalar("kind"),
-        title=Scalar("title"),
-        authors=Scalar("authors"),
-        venue=Scalar("venue"),
-        year=Scalar("year"),
-        published=Scalar("published"),
-        doi=Scalar("doi"),
-        pmid=Scalar("pmid"),
-        url=Scalar("url"),
-        peerReviewed=Scalar("peer_reviewed"),
-        aiGenerated=Scalar("ai_generated"),
-        derivedFrom=Related("derived_from"),
-        cohorts=Listed("cohorts"),
-    ),
-    "Cohort": _node(
-        "Cohort",
-        "cohort",
-        label=Scalar("label"),
-        size=Scalar("size"),
-        femaleCount=Scalar("female_count"),
-        treatmentStatus=Scalar("treatment_status"),
-        sampleType=Scalar("sample_type"),
-        organism=Related("organism"),
-        condition=Related("condition"),
-        source=Related("source"),
-    ),
-    "User": _node("User", "user", name=Scalar("name"), role=Scalar("role"), orcid=Scalar("orcid")),
-}
-
-
-def _object_type(selection: Selection, type_: object, where: str) -> GraphQLObjectType:
+def _object_type(type_: object, where: str) -> GraphQLObjectType:
     named = get_named_type(type_)  # type: ignore[arg-type]
     if not isinstance(named, GraphQLObjectType):
         raise Unsupported(f"{where} is not an object type")
@@ -206,9 +78,7 @@ def compile_object(
     """The Shape (what the database builds) and the Fix (what Python converts afterwards) of the
     fields `details` select on an object of `type_`. `member`: the object is one member of a
     union, so its document carries the member marker."""
-    spec = OBJECTS.get(type_.name)
-    if spec is None:
-        raise Unsupported(f"type {type_.name}")
+    entity = entity_of(type_)
     values: list[tuple[str, doc.Value]] = []
     converts: list[tuple[str, Convert]] = []
     objects: list[tuple[str, Fix]] = []
@@ -219,19 +89,18 @@ def compile_object(
         if name == "__typename":
             values.append((key, doc.Constant(type_.name)))
             continue
-        source = spec.fields.get(name)
-        if source is None:
-            raise Unsupported(f"field {type_.name}.{name}")
+        source = _source(type_, name)
         selection.require_plain(field_details)
-        field_type = type_.fields[name].type
+        field = type_.fields[name]
         where = f"{type_.name}.{name}"
-        if isinstance(source, Scalar):
+        if isinstance(source, Column):
             values.append((key, doc.Column(source.column)))
-            if source.convert is not None:
-                converts.append((key, source.convert))
+            convert = _conversion(type_, name, field, source.column)
+            if convert is not None:
+                converts.append((key, convert))
         elif isinstance(source, Related | Listed):
-            child_type = _object_type(selection, field_type, where)
-            if _is_list(field_type) != isinstance(source, Listed):
+            child_type = _object_type(field.type, where)
+            if _is_list(field.type) != isinstance(source, Listed):
                 raise Unsupported(f"{where}: list and relation disagree")
             shape, fix = compile_object(selection, child_type, field_details)
             if isinstance(source, Related):
@@ -244,22 +113,38 @@ def compile_object(
                     lists.append((key, fix))
         elif isinstance(source, NameList):
             values.append((key, doc.Names(source.relation)))
-        elif isinstance(source, Subject):
-            union = get_named_type(field_type)
-            if not isinstance(union, GraphQLUnionType):
-                raise Unsupported(f"{where} is not a union")
-            options: list[doc.One] = []
-            members: list[tuple[str, Fix | None]] = []
-            for member_name, relation in source.members:
-                member_type = selection.schema.get_type(member_name)
-                if not isinstance(member_type, GraphQLObjectType) or member_type not in union.types:
-                    raise Unsupported(f"{where}: {member_name} is not a member")
-                shape, fix = compile_object(selection, member_type, field_details, member=True)
-                options.append(doc.One(relation, shape))
-                members.append((member_name, fix or None))
-            values.append((key, doc.FirstOf(tuple(options))))
-            unions.append((key, tuple(members)))
+        elif isinstance(source, FirstOf):
+            value, members = _first_of(selection, entity, source, field, field_details, where)
+            values.append((key, value))
+            unions.append((key, members))
     if member:
         values.append((MEMBER_KEY, doc.Constant(type_.name)))
     fix = Fix(tuple(converts), tuple(objects), tuple(lists), tuple(unions))
-    return doc.Shape(spec.entity, tuple(values)), fix
+    return doc.Shape(entity, tuple(values)), fix
+
+
+def _first_of(
+    selection: Selection,
+    entity: str,
+    source: FirstOf,
+    field: GraphQLField,
+    details: FieldDetailsList,
+    where: str,
+) -> tuple[doc.FirstOf, tuple[tuple[str, Fix | None], ...]]:
+    """A union field: one option per relation, each built as the union member its relation
+    leads to (the member marker tells the Fix which one a document holds)."""
+    union = get_named_type(field.type)
+    if not isinstance(union, GraphQLUnionType):
+        raise Unsupported(f"{where} is not a union")
+    by_entity = {entity_of(member): member for member in union.types}
+    options: list[doc.One] = []
+    members: list[tuple[str, Fix | None]] = []
+    for name in source.relations:
+        spec = relations.relation(entity, name)
+        member_type = by_entity.get(getattr(spec, "child", ""))
+        if member_type is None:
+            raise Unsupported(f"{where}: no member of the union is built from {entity}.{name}")
+        shape, fix = compile_object(selection, member_type, details, member=True)
+        options.append(doc.One(name, shape))
+        members.append((member_type.name, fix or None))
+    return doc.FirstOf(tuple(options)), tuple(members)

@@ -13,6 +13,8 @@ from typing import Any
 from api.graphql.compiled.claims import plan_claims
 from api.graphql.compiled.selection import Selection, Unsupported
 from api.graphql.context import Context
+from api.graphql.internals import strawberry_definition
+from api.graphql.types.fields import SOURCE, ClaimListing
 
 RootField = Callable[[Context], Awaitable[Any]]
 
@@ -36,7 +38,7 @@ def plan_operation(selection: Selection, schema: Any) -> OperationPlan:
         name = details[0].node.name.value
         if name == "__typename":
             fields.append((key, _constant(query_type.name)))
-        elif name == "claims":
+        elif name in query_type.fields and isinstance(_source(query_type.fields[name]), ClaimListing):
             fields.append((key, plan_claims(selection, schema, query_type.fields[name], details).run))
             compiled = True
         else:
@@ -44,6 +46,11 @@ def plan_operation(selection: Selection, schema: Any) -> OperationPlan:
     if not compiled:  # `{ __typename }` alone, or every field skipped: nothing worth a plan
         raise Unsupported("nothing to compile")
     return OperationPlan(fields)
+
+
+def _source(field: Any) -> Any:
+    definition = strawberry_definition(field)
+    return (definition.metadata or {}).get(SOURCE) if definition is not None else None
 
 
 def _constant(value: str) -> RootField:

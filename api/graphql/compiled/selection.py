@@ -13,14 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import DocumentNode, GraphQLField, GraphQLObjectType, GraphQLSchema
-from graphql.execution.collect_fields import (
+
+from api.graphql.internals import (
+    Executor,
     FieldDetailsList,
     GroupedFieldSet,
     collect_fields,
     collect_subfields,
+    get_argument_values,
 )
-from graphql.execution.executor import Executor
-from graphql.execution.values import get_argument_values
 
 
 class Unsupported(Exception):

@@ -7,18 +7,26 @@ from datetime import datetime
 import strawberry
 
 from api.graphql.types.common import JSON, Connection, GraphQLInfo, Node, page_request, paged, to_connection
+from api.graphql.types.fields import RowObject, related
 from api.graphql.types.sources import User
 from api.store.ids import from_global_id, int_key, to_global_id
 from api.store.queries.audit import AuditFilterSpec, audit_page
 from schema import tables as t
 
 
+def _entity_global_id(root: AuditEvent) -> strawberry.ID:
+    return strawberry.ID(to_global_id(root._row.entity_type, root._row.entity_id))
+
+
 @strawberry.type(description="One recorded change: who did what to which object, before and after.")
-class AuditEvent(Node):
+class AuditEvent(RowObject, Node):
+    __entity__ = "audit_event"
     at: datetime
     action: str = strawberry.field(description="e.g. claim.create, claim.update, claim.review.accept")
     entity_type: str = strawberry.field(description="The GraphQL type of the changed object.")
-    entity_id: strawberry.ID = strawberry.field(description="Global ID of the changed object.")
+    entity_id: strawberry.ID = strawberry.field(
+        resolver=_entity_global_id, description="Global ID of the changed object."
+    )
     before: JSON | None = strawberry.field(description="The changed fields as they were.")
     after: JSON | None = strawberry.field(description="The changed fields as they became.")
     comment: str | None
@@ -26,30 +34,8 @@ class AuditEvent(Node):
     previous_hash: str | None = strawberry.field(
         description="The hash of the event before (zeros for the first)."
     )
+    actor: User | None = related("actor", description="Who made the change (null for system events).")
     _row: strawberry.Private[t.AuditEvent]
-
-    @classmethod
-    def from_row(cls, row: t.AuditEvent) -> AuditEvent:
-        return cls(
-            id=to_global_id("AuditEvent", row.id),
-            at=row.at,
-            action=row.action,
-            entity_type=row.entity_type,
-            entity_id=to_global_id(row.entity_type, row.entity_id),
-            before=row.before,
-            after=row.after,
-            comment=row.comment,
-            hash=row.hash,
-            previous_hash=row.previous_hash,
-            _row=row,
-        )
-
-    @strawberry.field(description="Who made the change (null for system events).")
-    async def actor(self, info: GraphQLInfo) -> User | None:
-        if self._row.actor_id is None:
-            return None
-        row = await info.context.loaders.user.load(self._row.actor_id)
-        return User.from_row(row) if row else None
 
 
 @strawberry.input(description="Narrow the audit log.")

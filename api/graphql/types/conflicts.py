@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
-from api.graphql.types.enums import ConflictKind, ContextAspect, EffectDirection
+from api.graphql.types.enums import ConflictKind, ContextAspect, EffectDirection, Modality
 from api.graphql.types.vocabulary import Outcome, Target
 from api.store.ids import int_key, to_global_id
 from api.store.queries.claims import ClaimScope
@@ -63,6 +63,7 @@ def _context(row: ClaimRow) -> ClaimContext:
         sample_type=row.sample_type,
         evidence_type=row.evidence_type.value,
         intervention_id=row.subject_intervention_id,
+        modality=row.modality.value,
     )
 
 
@@ -85,6 +86,8 @@ async def _describe(info: GraphQLInfo, aspect: Aspect, row: ClaimRow) -> str | N
         return await name(loaders.intervention, row.subject_intervention_id, "name")
     if aspect is Aspect.SAMPLE_TYPE:
         return row.sample_type
+    if aspect is Aspect.MODALITY:
+        return row.modality.value
     return row.evidence_type.value
 
 
@@ -115,7 +118,7 @@ class ConflictPair:
         for aspect in differing_aspects(_context(left), _context(right)):
             out.append(
                 ContextDifference(
-                    aspect=ContextAspect(aspect.value),
+                    aspect=aspect,
                     left=await _describe(info, aspect, left),
                     right=await _describe(info, aspect, right),
                 )
@@ -134,9 +137,7 @@ class Conflict(Node):
 
     @classmethod
     def from_question(cls, q: Question) -> Conflict:
-        return cls(
-            id=conflict_global_id(q.target_id, q.outcome_id), kind=ConflictKind(q.kind.value), _question=q
-        )
+        return cls(id=conflict_global_id(q.target_id, q.outcome_id), kind=q.kind, _question=q)
 
     @strawberry.field
     async def target(self, info: GraphQLInfo) -> Target:
@@ -174,6 +175,7 @@ class Conflict(Node):
             target_direction=direction.value if direction else None,
             condition_id=self._question.scope.condition_id,
             organism_id=self._question.scope.organism_id,
+            modalities=self._question.scope.modalities,
         )
         return await resolve_claims(info, None, None, first, after, None, None, scope)
 
@@ -239,9 +241,14 @@ class ConflictFilter:
     organism: str | None = None
     outcome: str | None = None
     kind: list[ConflictKind] | None = None
+    modality: list[Modality] | None = strawberry.field(
+        default=None,
+        description=(
+            "Only claims said with these modalities take part: [ASSERTED] leaves out hedges and hypotheses."
+        ),
+    )
 
     def to_spec(self) -> ConflictFilterSpec:
-        from schema.conflicts import ConflictKind as Kind
-
-        kinds = [Kind(k.value) for k in self.kind] if self.kind is not None else None
-        return ConflictFilterSpec(self.target, self.condition, self.organism, self.outcome, kinds)
+        return ConflictFilterSpec(
+            self.target, self.condition, self.organism, self.outcome, self.kind, self.modality
+        )

@@ -8,6 +8,7 @@ import strawberry
 
 from api.store.errors import UserErrorCode as _UserErrorCode
 from api.store.queries.claims import ClaimOrderField as _ClaimOrderField
+from schema import conflicts
 from schema import enums as e
 
 EffectDirection = strawberry.enum(e.EffectDirection, description="Which way a subject moves an outcome.")
@@ -34,17 +35,11 @@ class OrderDirection(Enum):
     DESC = "DESC"
 
 
-@strawberry.enum(description="Whether opposing claims share their context (DIRECT) or differ in it.")
-class ConflictKind(Enum):
-    DIRECT = "DIRECT"
-    CONTEXTUAL = "CONTEXTUAL"
-
-
-@strawberry.enum(description="A part of a claim's context in which two opposing claims can differ.")
-class ContextAspect(Enum):
-    ORGANISM = "ORGANISM"
-    CONDITION = "CONDITION"
-    COHORT = "COHORT"
-    SAMPLE_TYPE = "SAMPLE_TYPE"
-    EVIDENCE_TYPE = "EVIDENCE_TYPE"
-    INTERVENTION = "INTERVENTION"
+ConflictKind = strawberry.enum(
+    conflicts.ConflictKind,
+    description="Whether opposing claims share their context (DIRECT) or differ in it.",
+)
+ContextAspect = strawberry.enum(
+    conflicts.ContextAspect,
+    description="A part of a claim's context in which two opposing claims can differ.",
+)

@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from api.graphql.types.common import GraphQLInfo
+from api.graphql.inputs import ClaimFilter
+from api.graphql.types.common import Connection, GraphQLInfo
 from api.graphql.types.enums import EffectDirection
 from api.graphql.types.vocabulary import Condition, Outcome, Target
+from api.store.queries.claims import ClaimScope
 from api.store.queries.summary import SummaryCell
+
+if TYPE_CHECKING:
+    from api.graphql.types.claims import Claim
+
+ClaimRef = Annotated["Claim", strawberry.lazy("api.graphql.types.claims")]
+
+
+async def _cell_claims(
+    root: EvidenceCell, info: GraphQLInfo, first: int | None = None, after: str | None = None
+) -> Connection[ClaimRef]:
+    from api.graphql.types.claims import resolve_claims
+
+    cell = root._cell
+    scope = ClaimScope(
+        target_id=root._target_id,
+        target_direction=cell.direction,
+        outcome_id=cell.outcome_id,
+        condition_id=cell.condition_id,
+        exact_condition=True,
+    )
+    return await resolve_claims(info, root._filter, None, first, after, None, None, scope)
 
 
 @strawberry.type(description="How many claims say one direction about one outcome in one condition.")
@@ -21,6 +45,17 @@ class EvidenceCell:
     count: int
     condition: Condition | None
     outcome: Outcome
+    claims: Connection[ClaimRef] = strawberry.field(
+        resolver=_cell_claims,
+        description=(
+            "The claims counted in this cell (totalCount equals count), newest first: each bears "
+            "on the target with this target-level direction, about this outcome, in exactly this "
+            "condition, and matches the summary's filter."
+        ),
+    )
+    _target_id: strawberry.Private[int]
+    _cell: strawberry.Private[SummaryCell]
+    _filter: strawberry.Private[ClaimFilter | None]
 
 
 @strawberry.type(
@@ -37,7 +72,12 @@ class EvidenceSummary:
 
     @classmethod
     async def of(
-        cls, info: GraphQLInfo, target: Target, cells: Sequence[SummaryCell], total: int
+        cls,
+        info: GraphQLInfo,
+        target: Target,
+        cells: Sequence[SummaryCell],
+        total: int,
+        filter: ClaimFilter | None = None,
     ) -> EvidenceSummary:
         loaders = info.context.loaders
         condition_ids = sorted({c.condition_id for c in cells if c.condition_id is not None})
@@ -54,6 +94,9 @@ class EvidenceSummary:
                     outcome=outcomes[c.outcome_id],
                     direction=c.direction,
                     count=c.count,
+                    _target_id=target._row.id,
+                    _cell=c,
+                    _filter=filter,
                 )
                 for c in cells
             ],

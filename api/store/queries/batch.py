@@ -1,4 +1,8 @@
-"""Batched loads behind the GraphQL DataLoaders: each is one statement for any number of keys."""
+"""Batched loads behind the GraphQL DataLoaders: each is one statement for any number of keys.
+
+What to load, by which key and in which order, comes from the relations declared once in
+relations.py; the compiled read path's documents (documents.py) follow the same declarations.
+"""
 
 from __future__ import annotations
 
@@ -9,106 +13,63 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.store.vocabularies import VOCABULARIES
-from schema.enums import VocabularyKind
-from schema.tables import (
-    ClaimTarget,
-    Cohort,
-    Condition,
-    Evidence,
-    InterventionAction,
-    Review,
-)
+from api.store.queries.relations import Names, ToMany, entity
 
 
-async def rows_by_id(session: AsyncSession, table: Any, ids: Sequence[int]) -> dict[int, Any]:
-    rows = await session.scalars(sa.select(table).where(table.id.in_(set(ids))))
+async def rows_by_id(session: AsyncSession, entity_name: str, ids: Sequence[int]) -> dict[int, Any]:
+    """The rows of an entity with these ids (ORM objects), by id; a missing id is left out."""
+    model = entity(entity_name).model
+    rows = await session.scalars(sa.select(model).where(model.id.in_(set(ids))))
     return {row.id: row for row in rows}
 
 
-async def _grouped(session: AsyncSession, statement: sa.Select, key: str) -> dict[int, list[Any]]:
+async def rows_by_parent(
+    session: AsyncSession, relation: ToMany, parent_ids: Sequence[int]
+) -> dict[int, list[Any]]:
+    """Each parent's rows of a list relation (ORM objects of the child), in the relation's order."""
+    child = entity(relation.child).model
     out: dict[int, list[Any]] = defaultdict(list)
-    for row in await session.scalars(statement):
-        out[getattr(row, key)].append(row)
+    if relation.link is None:
+        parent = getattr(child, relation.parent_key)
+        statement = (
+            sa.select(parent, child)
+            .where(parent.in_(set(parent_ids)))
+            .order_by(*(getattr(child, column) for column in relation.order))
+        )
+    else:
+        assert relation.child_key is not None
+        link = entity(relation.link).model
+        parent = getattr(link, relation.parent_key)
+        statement = (
+            sa.select(parent, child)
+            .join(child, child.id == getattr(link, relation.child_key))
+            .where(parent.in_(set(parent_ids)))
+            .order_by(*(getattr(link, column) for column in relation.order))
+        )
+    for parent_id, row in (await session.execute(statement)).all():
+        out[parent_id].append(row)
     return out
 
 
-async def evidence_by_claim(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, list[Evidence]]:
-    statement = sa.select(Evidence).where(Evidence.claim_id.in_(set(claim_ids))).order_by(Evidence.position)
-    return await _grouped(session, statement, "claim_id")
-
-
-async def targets_by_claim(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, list[ClaimTarget]]:
-    statement = (
-        sa.select(ClaimTarget).where(ClaimTarget.claim_id.in_(set(claim_ids))).order_by(ClaimTarget.target_id)
-    )
-    return await _grouped(session, statement, "claim_id")
-
-
-async def reviews_by_claim(session: AsyncSession, claim_ids: Sequence[int]) -> dict[int, list[Review]]:
-    statement = sa.select(Review).where(Review.claim_id.in_(set(claim_ids))).order_by(Review.at, Review.id)
-    return await _grouped(session, statement, "claim_id")
-
-
-async def actions_by_intervention(
-    session: AsyncSession, intervention_ids: Sequence[int]
-) -> dict[int, list[InterventionAction]]:
-    statement = (
-        sa.select(InterventionAction)
-        .where(InterventionAction.intervention_id.in_(set(intervention_ids)))
-        .order_by(InterventionAction.id)
-    )
-    return await _grouped(session, statement, "intervention_id")
-
-
-async def actions_by_target(
-    session: AsyncSession, target_ids: Sequence[int]
-) -> dict[int, list[InterventionAction]]:
-    statement = (
-        sa.select(InterventionAction)
-        .where(InterventionAction.target_id.in_(set(target_ids)))
-        .order_by(InterventionAction.id)
-    )
-    return await _grouped(session, statement, "target_id")
-
-
-async def children_by_condition(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Condition]]:
-    statement = sa.select(Condition).where(Condition.parent_id.in_(set(ids))).order_by(Condition.name)
-    return await _grouped(session, statement, "parent_id")
-
-
-async def cohorts_by_source(session: AsyncSession, source_ids: Sequence[int]) -> dict[int, list[Cohort]]:
-    statement = sa.select(Cohort).where(Cohort.source_id.in_(set(source_ids))).order_by(Cohort.id)
-    return await _grouped(session, statement, "source_id")
-
-
-async def aliases_by_owner(
-    session: AsyncSession, kind: VocabularyKind, ids: Sequence[int]
-) -> dict[int, list[str]]:
-    """The names other than the preferred label, in the order they were given."""
-    vocab = VOCABULARIES[kind]
-    rows = await session.execute(
-        sa.select(vocab.alias_owner, vocab.alias_table.alias)
-        .where(vocab.alias_owner.in_(set(ids)), vocab.alias_table.preferred.is_(False))
-        .order_by(vocab.alias_table.id)
-    )
-    out: dict[int, list[str]] = defaultdict(list)
-    for owner, alias in rows:
-        out[owner].append(alias)
-    return out
-
-
-async def xrefs_by_owner(
-    session: AsyncSession, kind: VocabularyKind, ids: Sequence[int]
-) -> dict[int, list[str]]:
-    vocab = VOCABULARIES[kind]
-    if vocab.xref_table is None or vocab.xref_fk is None:
+async def names_by_owner(session: AsyncSession, relation: Names, ids: Sequence[int]) -> dict[int, list[str]]:
+    """Aliases (the names other than the preferred label) or cross-references (CURIEs) of
+    vocabulary entities, each in the order they were given."""
+    vocab = relation.vocabulary
+    if relation.name == "aliases":
+        owner, value = vocab.alias_owner, vocab.alias_table.alias
+        statement = (
+            sa.select(owner, value)
+            .where(owner.in_(set(ids)), vocab.alias_table.preferred.is_(False))
+            .order_by(vocab.alias_table.id)
+        )
+    elif vocab.xref_table is None or vocab.xref_fk is None:
         return {}
-    owner = getattr(vocab.xref_table, vocab.xref_fk)
-    rows = await session.execute(
-        sa.select(owner, vocab.xref_table.curie).where(owner.in_(set(ids))).order_by(vocab.xref_table.id)
-    )
+    else:
+        owner = getattr(vocab.xref_table, vocab.xref_fk)
+        statement = (
+            sa.select(owner, vocab.xref_table.curie).where(owner.in_(set(ids))).order_by(vocab.xref_table.id)
+        )
     out: dict[int, list[str]] = defaultdict(list)
-    for entity_id, curie in rows:
-        out[entity_id].append(curie)
+    for owner_id, name in (await session.execute(statement)).all():
+        out[owner_id].append(name)
     return out

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +14,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import Alias
 
+from api.caches import NamedCache
 from api.store.queries.pagination import Ordering, Page, PageRequest, SortKey, page_of_rows, page_statement
 from api.store.resolve import lookup_id, lookup_source_ids
 from api.store.search import text_match
@@ -57,9 +55,14 @@ class ClaimScope:
     outcome_id: int | None = None
     question_only: bool = False
     target_direction: str | None = None
-    # A filtered conflict's claims stay within its filter (condition with descendants, organism).
+    # A filtered conflict's claims stay within its filter (condition with descendants, organism,
+    # modalities).
     condition_id: int | None = None
     organism_id: int | None = None
+    modalities: tuple[str, ...] | None = None
+    # An evidence-summary cell's claims: exactly this condition (None: claims without one), not
+    # its descendants.
+    exact_condition: bool = False
 
     @property
     def bearing_target_id(self) -> int | None:
@@ -81,15 +84,24 @@ class ClaimScope:
             if self.target_direction is not None:
                 bearing = bearing.where(ClaimTarget.target_direction == self.target_direction)
             out.append(Claim.id.in_(bearing))
-            out.append(Claim.status.in_(LIVE_STATUSES))
+            if self.question_only:  # rejected and retracted claims take no part in conflicts
+                out.append(Claim.status.in_(LIVE_STATUSES))
         elif self.target_id is not None:
             out.append(bears(self.target_id))
         if self.outcome_id is not None:
             out.append(Claim.outcome_id == self.outcome_id)
-        if self.condition_id is not None:
+        if self.exact_condition:
+            out.append(
+                Claim.condition_id.is_(None)
+                if self.condition_id is None
+                else Claim.condition_id == self.condition_id
+            )
+        elif self.condition_id is not None:
             out.append(_within_condition(self.condition_id))
         if self.organism_id is not None:
             out.append(Claim.organism_id == self.organism_id)
+        if self.modalities is not None:
+            out.append(Claim.modality.in_(self.modalities))
         if self.intervention_id is not None:
             out.append(Claim.subject_intervention_id == self.intervention_id)
         if self.source_id is not None:
@@ -144,10 +156,14 @@ def opposing(a: Any, b: Any) -> sa.ColumnElement[bool]:
     )
 
 
-def has_conflict(vis: ClaimVisibility) -> sa.ColumnElement[bool]:
-    """The claim opposes another visible claim on a shared target and the same outcome."""
+def has_conflict(
+    vis: ClaimVisibility, modalities: Sequence[Modality] | None = None
+) -> sa.ColumnElement[bool]:
+    """The claim opposes another visible claim on a shared target and the same outcome (said
+    with one of `modalities`, when given: the filter's modalities restrict both sides)."""
     mine, theirs = aliased(ClaimTarget), aliased(ClaimTarget)
     other = aliased(Claim)
+    others = [other.modality.in_(list(modalities))] if modalities is not None else []
     return sa.exists(
         sa.select(sa.literal(1))
         .select_from(mine)
@@ -161,6 +177,7 @@ def has_conflict(vis: ClaimVisibility) -> sa.ColumnElement[bool]:
             Claim.status.in_(LIVE_STATUSES),
             other.status.in_(LIVE_STATUSES),
             visible(vis, other),
+            *others,
         )
     )
 
@@ -237,7 +254,7 @@ def _filter_conditions(
     if spec.published_from is not None or spec.published_to is not None:
         where.append(Claim.source_id.in_(sa.select(Source.id).where(*_published_window(spec))))
     if spec.has_conflict is not None:
-        clause = has_conflict(vis)
+        clause = has_conflict(vis, spec.modality)
         where.append(clause if spec.has_conflict else sa.not_(clause))
     return where
 
@@ -433,24 +450,19 @@ async def _prefers_scan(session: AsyncSession, target_id: int, page_size: int) -
     cheap statement: N from the largest claim id (the last entry of the rowid b-tree), T counted
     on the claim_target index up to _COUNT_CAP; kept for a while per database and target, since
     how common a target is changes slowly and the probe costs as much as the rest of planning."""
-    now = time.monotonic()
-    probed = _PROBED.setdefault(session.bind, OrderedDict())
-    known = probed.get(target_id)
-    if known is None or known[0] < now:
+    key = (session.bind.url, target_id)
+    known = _PROBED.get(key)
+    if known is None:
         row = (await session.execute(_PROBE, {"target_id": target_id})).one()
-        known = (now + _PROBE_SECONDS, int(row[0] or 0), int(row[1] or 0))
-        probed[target_id] = known
-        while len(probed) > _PROBES_KEPT:
-            probed.popitem(last=False)
-    _, bearing_count, newest = known
+        known = _PROBED.put(key, (int(row[0] or 0), int(row[1] or 0)))
+    bearing_count, newest = known
     return bearing_count * bearing_count > (page_size + 1) * newest
 
 
-_PROBED: weakref.WeakKeyDictionary[Any, OrderedDict[int, tuple[float, int, int]]] = (
-    weakref.WeakKeyDictionary()
+# (database URL, target id) → (the target's claims counted up to _COUNT_CAP, the largest claim id)
+_PROBED: NamedCache[tuple[Any, int], tuple[int, int]] = NamedCache(
+    "how common each target is (SQLite claim-list plans)", maxsize=1024, ttl_seconds=30.0
 )
-_PROBE_SECONDS = 30.0
-_PROBES_KEPT = 1024
 
 
 async def claims_page(

@@ -24,7 +24,7 @@ from api.store.queries.claims import opposing, visible
 from api.store.queries.pagination import Ordering, Page, PageArgumentError, PageRequest, SortKey, fetch_page
 from api.store.resolve import lookup_id
 from schema.conflicts import ConflictKind, opposing_pair_count
-from schema.enums import EffectDirection, VocabularyKind
+from schema.enums import EffectDirection, Modality, VocabularyKind
 from schema.pair_search import ConditionsRelated, Group, GroupPair, first_group_pairs
 from schema.tables import Claim, ClaimTarget, ConditionLineage, claim_is_live
 from schema.visibility import ClaimVisibility
@@ -39,6 +39,8 @@ class ConflictFilterSpec:
     organism: str | None = None
     outcome: str | None = None
     kinds: Sequence[ConflictKind] | None = None
+    # Only claims said with these modalities take part (ASSERTED: no hedges, no hypotheses).
+    modalities: Sequence[Modality] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Scope:
     organism_id: int | None = None
     # Only the claims sharing a target and the outcome with this claim (Claim.conflicts).
     alongside_claim_id: int | None = None
+    # Only claims said with these modalities (sorted values), or all when None.
+    modalities: tuple[str, ...] | None = None
     empty: bool = False
 
 
@@ -85,7 +89,9 @@ class PairRow:
 
 
 async def resolve_scope(session: AsyncSession, spec: ConflictFilterSpec) -> Scope:
-    found: dict[str, int | None] = {}
+    found: dict[str, Any] = {}
+    if spec.modalities is not None:
+        found["modalities"] = tuple(sorted({Modality(m).value for m in spec.modalities}))
     for key, kind, name in (
         ("target_id", VocabularyKind.TARGET, spec.target),
         ("outcome_id", VocabularyKind.OUTCOME, spec.outcome),
@@ -135,6 +141,8 @@ def participating(
     )
     if scope.empty:
         statement = statement.where(sa.false())
+    if scope.modalities is not None:
+        statement = statement.where(Claim.modality.in_(scope.modalities) if scope.modalities else sa.false())
     if scope.target_id is not None:
         statement = statement.where(ClaimTarget.target_id == scope.target_id)
     if scope.outcome_id is not None:

@@ -7,10 +7,11 @@ same filter, visibility, ordering and plan as the ordinary resolvers) and builds
 JSON text per shape, in SQL: json_object / json_group_array on SQLite, json_build_object /
 json_agg on PostgreSQL (`json`, not `jsonb`, so keys keep their order). Related objects are
 joined by primary key (SQLite) or read by correlated subqueries (PostgreSQL; see _documents),
-lists by correlated subqueries, evaluated only for the page's rows and ordered as the DataLoaders
-order them (api/store/queries/batch.py); so the document equals what the resolvers would build,
-value for value, once the GraphQL layer has turned ids into global IDs and timestamps into the
-DateTime scalar's text. The SQL of a selection is made once (`Documents`).
+lists by correlated subqueries, evaluated only for the page's rows; relations, their keys and
+their orders are the ones the DataLoaders follow (api/store/queries/relations.py); so the
+document equals what the resolvers would build, value for value, once the GraphQL layer has
+turned ids into global IDs and timestamps into the DateTime scalar's text. The SQL of a
+selection is made once (`Documents`).
 
 Values leave the database as JSON can carry them exactly: integers, text, booleans, dates as
 YYYY-MM-DD, timestamps as UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLite's stored form; PostgreSQL
@@ -22,36 +23,25 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.caches import NamedCache
+from api.store.queries import relations
 from api.store.queries.claims import ClaimList
 from api.store.queries.pagination import Ordering, Page, PageRequest, page_of_rows
-from api.store.vocabularies import VOCABULARIES
+from api.store.queries.relations import ToMany, ToOne
 from schema.base import UTCDateTime
-from schema.enums import VocabularyKind
-from schema.tables import (
-    Claim,
-    ClaimTarget,
-    Cohort,
-    Condition,
-    Evidence,
-    Intervention,
-    InterventionAction,
-    Organism,
-    Outcome,
-    Source,
-    Target,
-    User,
-)
+
+R = TypeVar("R", ToOne, ToMany, relations.Names)
 
 
 class UnsupportedShape(ValueError):
@@ -116,97 +106,6 @@ class Shape:
     entity: str
     fields: tuple[tuple[str, Value], ...]
 
-
-# --- what each entity is and how entities relate ----------------------------------------------
-
-# Core tables, not ORM entities: expressions over ORM aliases cost ~100x more Python to build.
-ENTITIES: dict[str, sa.Table] = {
-    name: model.__table__  # type: ignore[attr-defined]
-    for name, model in {
-        "claim": Claim,
-        "target": Target,
-        "intervention": Intervention,
-        "intervention_action": InterventionAction,
-        "condition": Condition,
-        "organism": Organism,
-        "outcome": Outcome,
-        "cohort": Cohort,
-        "source": Source,
-        "evidence": Evidence,
-        "user": User,
-    }.items()
-}
-
-# (entity, relation) → (related entity, the entity's foreign key to it)
-TO_ONE: dict[tuple[str, str], tuple[str, str]] = {
-    ("claim", "subject_target"): ("target", "subject_target_id"),
-    ("claim", "subject_intervention"): ("intervention", "subject_intervention_id"),
-    ("claim", "outcome"): ("outcome", "outcome_id"),
-    ("claim", "organism"): ("organism", "organism_id"),
-    ("claim", "condition"): ("condition", "condition_id"),
-    ("claim", "cohort"): ("cohort", "cohort_id"),
-    ("claim", "comparator"): ("cohort", "comparator_id"),
-    ("claim", "source"): ("source", "source_id"),
-    ("claim", "created_by"): ("user", "created_by_id"),
-    ("evidence", "source"): ("source", "source_id"),
-    ("cohort", "organism"): ("organism", "organism_id"),
-    ("cohort", "condition"): ("condition", "condition_id"),
-    ("cohort", "source"): ("source", "source_id"),
-    ("source", "derived_from"): ("source", "derived_from_id"),
-    ("condition", "parent"): ("condition", "parent_id"),
-    ("intervention_action", "intervention"): ("intervention", "intervention_id"),
-    ("intervention_action", "target"): ("target", "target_id"),
-}
-
-
-@dataclass(frozen=True)
-class _ManySpec:
-    """A list relation: the child entity; a table linking parent and child (claim_target), if
-    any; the order (batch.py's); the column equal to the parent's id; with a link table, the
-    link's column equal to the child's id."""
-
-    child: str
-    link: Any | None  # a table between parent and child (claim_target), or None
-    order: Callable[[Any, Any], list[Any]]  # (child alias, link alias) → ORDER BY columns
-    parent_key: Callable[[Any, Any], Any]  # (child alias, link alias) → the column equal to parent.id
-    child_key: Callable[[Any], Any] | None = None  # link alias → its column equal to child.id
-
-
-TO_MANY: dict[tuple[str, str], _ManySpec] = {
-    # batch.evidence_by_claim: ORDER BY position
-    ("claim", "evidence"): _ManySpec(
-        "evidence", None, lambda e, _l: [e.c.position], lambda e, _l: e.c.claim_id
-    ),
-    # batch.targets_by_claim: claim_target ORDER BY target_id, then the targets in that order
-    ("claim", "targets"): _ManySpec(
-        "target",
-        ClaimTarget.__table__,  # type: ignore[attr-defined]
-        lambda _t, link: [link.c.target_id],
-        lambda _t, link: link.c.claim_id,
-        lambda link: link.c.target_id,
-    ),
-    # batch.actions_by_intervention / actions_by_target: ORDER BY id
-    ("intervention", "actions"): _ManySpec(
-        "intervention_action", None, lambda a, _l: [a.c.id], lambda a, _l: a.c.intervention_id
-    ),
-    ("target", "interventions"): _ManySpec(
-        "intervention_action", None, lambda a, _l: [a.c.id], lambda a, _l: a.c.target_id
-    ),
-    # batch.children_by_condition: ORDER BY name
-    ("condition", "children"): _ManySpec(
-        "condition", None, lambda c, _l: [c.c.name], lambda c, _l: c.c.parent_id
-    ),
-    # batch.cohorts_by_source: ORDER BY id
-    ("source", "cohorts"): _ManySpec("cohort", None, lambda c, _l: [c.c.id], lambda c, _l: c.c.source_id),
-}
-
-_KIND_OF_ENTITY = {
-    "target": VocabularyKind.TARGET,
-    "intervention": VocabularyKind.INTERVENTION,
-    "condition": VocabularyKind.CONDITION,
-    "organism": VocabularyKind.ORGANISM,
-    "outcome": VocabularyKind.OUTCOME,
-}
 
 # Keys and constants are written into the SQL text (PostgreSQL cannot type a bound parameter
 # given to json_build_object), so only GraphQL names (plus '#', a marker no name can hold) pass.
@@ -288,20 +187,23 @@ class _JsonBuilder:
     def joined(self, entity: str, one: One, row: Any) -> tuple[Any, Any]:
         """The related table joined to `row` (LEFT JOIN on its primary key), and the condition
         that a related row is there (the foreign key is set)."""
-        child_entity, foreign_key = self._to_one(entity, one)
-        child = ENTITIES[child_entity].alias(f"j{len(self.joins) + 1}")
-        self.joins.append((child, child.c.id == row.c[foreign_key]))
-        return child, row.c[foreign_key].is_not(None)
+        spec = self._declared(entity, one.relation, ToOne, one.shape.entity)
+        child = relations.entity(spec.child).table.alias(f"j{len(self.joins) + 1}")
+        self.joins.append((child, child.c.id == row.c[spec.foreign_key]))
+        return child, row.c[spec.foreign_key].is_not(None)
 
     @staticmethod
-    def _to_one(entity: str, one: One) -> tuple[str, str]:
+    def _declared(entity: str, name: str, kind: type[R], child: str | None = None) -> R:
+        """The relation `entity.name` (relations.py), which must be of `kind` and lead to `child`."""
         try:
-            child_entity, foreign_key = TO_ONE[(entity, one.relation)]
-        except KeyError:
-            raise UnsupportedShape(f"no relation {entity}.{one.relation}") from None
-        if one.shape.entity != child_entity:
-            raise UnsupportedShape(f"{entity}.{one.relation} is a {child_entity}")
-        return child_entity, foreign_key
+            spec = relations.relation(entity, name)
+        except relations.UnknownRelation as exc:
+            raise UnsupportedShape(str(exc)) from None
+        if not isinstance(spec, kind):
+            raise UnsupportedShape(f"{entity}.{name} is not a {kind.__name__} relation")
+        if child is not None and getattr(spec, "child", None) != child:
+            raise UnsupportedShape(f"{entity}.{name} leads to {getattr(spec, 'child', None)}, not {child}")
+        return spec
 
     def embedded(self, expression: Any) -> Any:
         """A JSON value from a subquery, marked as JSON where it is embedded: SQLite passes the
@@ -333,32 +235,29 @@ class _JsonBuilder:
         """The related row's object as a correlated subquery. LIMIT 1 (the key is the primary
         key, so it changes nothing) lets PostgreSQL stop at the row it finds: for the few hundred
         rows of a vocabulary table it scans rather than probes its index inside a subquery."""
-        child_entity, foreign_key = self._to_one(entity, one)
-        child = ENTITIES[child_entity].alias()
+        spec = self._declared(entity, one.relation, ToOne, one.shape.entity)
+        child = relations.entity(spec.child).table.alias()
         return (
             sa.select(self.object(one.shape, child))
-            .where(child.c.id == row.c[foreign_key])
+            .where(child.c.id == row.c[spec.foreign_key])
             .limit(1)
             .scalar_subquery()
         )
 
     def many(self, entity: str, many: Many, row: Any) -> Any:
-        try:
-            spec = TO_MANY[(entity, many.relation)]
-        except KeyError:
-            raise UnsupportedShape(f"no list {entity}.{many.relation}") from None
-        if many.shape.entity != spec.child:
-            raise UnsupportedShape(f"{entity}.{many.relation} lists {spec.child}")
-        child = ENTITIES[spec.child].alias()
-        link = spec.link.alias() if spec.link is not None else None
-        order = spec.order(child, link)
+        spec = self._declared(entity, many.relation, ToMany, many.shape.entity)
+        child = relations.entity(spec.child).table.alias()
+        link = relations.entity(spec.link).table.alias() if spec.link is not None else None
+        # batch.rows_by_parent's key and order: columns of the link table when there is one
+        keyed = link if link is not None else child
+        order = [keyed.c[column] for column in spec.order]
+        belongs = keyed.c[spec.parent_key] == row.c.id
         if self.sqlite:
             # SQLite 3.40 has no ORDER BY inside an aggregate: the aggregate reads an ordered
             # subquery, which SQLite does not flatten into an aggregate query (so keeps its order).
             joined = child
             if link is not None and spec.child_key is not None:
-                joined = sa.join(link, child, child.c.id == spec.child_key(link))
-            belongs = spec.parent_key(child, link) == row.c.id
+                joined = sa.join(link, child, child.c.id == link.c[spec.child_key])
             rows = sa.select(child).select_from(joined).where(belongs).order_by(*order).correlate(row)
             ordered = rows.subquery()
             return (
@@ -372,12 +271,11 @@ class _JsonBuilder:
             # instead, PostgreSQL would hash the whole vocabulary table once per parent.
             item = (
                 sa.select(self.object(many.shape, child))
-                .where(child.c.id == spec.child_key(link))
+                .where(child.c.id == link.c[spec.child_key])
                 .limit(1)
                 .scalar_subquery()
             )
             aggregate = sa.func.json_agg(aggregate_order_by(item, *order))
-            belongs = spec.parent_key(child, link) == row.c.id
             return (
                 sa.select(sa.func.coalesce(aggregate, empty))
                 .select_from(link)
@@ -385,23 +283,19 @@ class _JsonBuilder:
                 .scalar_subquery()
             )
         aggregate = sa.func.json_agg(aggregate_order_by(self.object(many.shape, child), *order))
-        belongs = spec.parent_key(child, link) == row.c.id
         return (
             sa.select(sa.func.coalesce(aggregate, empty)).select_from(child).where(belongs).scalar_subquery()
         )
 
     def names(self, entity: str, relation: str, row: Any) -> Any:
-        kind = _KIND_OF_ENTITY.get(entity)
-        if kind is None:
-            raise UnsupportedShape(f"{entity} has no names")
-        vocab = VOCABULARIES[kind]
+        vocab = self._declared(entity, relation, relations.Names).vocabulary
         if relation == "aliases":
-            # batch.aliases_by_owner: the names other than the preferred label, by alias id
+            # batch.names_by_owner: the names other than the preferred label, by alias id
             table = vocab.alias_table.__table__.alias()
             owner, value, order = table.c[vocab.alias_fk], table.c.alias, table.c.id
             where = [owner == row.c.id, table.c.preferred.is_(False)]
         elif relation == "xrefs" and vocab.xref_table is not None and vocab.xref_fk is not None:
-            # batch.xrefs_by_owner: by xref id
+            # batch.names_by_owner: by xref id
             table = vocab.xref_table.__table__.alias()
             owner, value, order = table.c[vocab.xref_fk], table.c.curie, table.c.id
             where = [owner == row.c.id]
@@ -435,14 +329,24 @@ class _DocumentsSql:
     sqlite: bool
 
 
-@lru_cache(maxsize=256)
+# The SQL of each selection's documents, by dialect and shapes (see _documents).
+_SQL: NamedCache[tuple[Any, tuple[Shape, ...]], _DocumentsSql] = NamedCache(
+    "compiled documents SQL", maxsize=256
+)
+
+
 def _documents(dialect: Any, shapes: tuple[Shape, ...]) -> _DocumentsSql:
     """The SQL of the documents, made once per selection and dialect: building the expression
     tree, and compiling it, costs more Python than all the rest of a request. The expressions
     hold no parameters (keys and constants are written in), so each is compiled once to SQL text
     and embedded in every statement as that text."""
+    made = _SQL.get((dialect, shapes))
+    return made if made is not None else _SQL.put((dialect, shapes), _make_documents(dialect, shapes))
+
+
+def _make_documents(dialect: Any, shapes: tuple[Shape, ...]) -> _DocumentsSql:
     builder = _JsonBuilder(dialect.name)
-    claim = ENTITIES["claim"].alias("c")
+    claim = relations.entity("claim").table.alias("c")
     documents = [builder.text(builder.object(shape, claim, joinable=True)) for shape in shapes]
     source = claim
     for alias, on in builder.joins:
