@@ -465,3 +465,22 @@ class ClaimSearch(SQLModel, table=True):
 
     claim_id: int = Field(sa_column_args=[sa.ForeignKey("claim.id", ondelete="CASCADE")], primary_key=True)
     document: str = Field(sa_type=sa.Text, nullable=False)
+
+
+class SearchTerm(SQLModel, table=True):
+    """Every name something can be found by (a label, an alias, a CURIE, a source's title, DOI
+    or PMID), with the kind and id of what it names: the typeahead search (`Query.search`) reads
+    only this. Written by the database itself (triggers on the alias, cross-reference, organism
+    and source tables, migration 0004), so no write path can forget it; indexed for exact and
+    prefix look-ups on `key` and, by hand-made indexes, for substring and trigram matches on `term`
+    (an FTS5 trigram table on SQLite, a pg_trgm GIN index on PostgreSQL)."""
+
+    __tablename__ = "search_term"
+    __table_args__ = (sa.Index("ix_search_term_key", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, nullable=False)  # schema.search kinds: TARGET, SOURCE, ...
+    entity_id: int = Field(nullable=False)
+    term: str = Field(max_length=MAX_TITLE, nullable=False)
+    # What exact and prefix matches compare: an alias's normalised key, else the term lower-cased.
+    key: str = Field(max_length=MAX_TITLE, nullable=False)

@@ -291,7 +291,6 @@ FILTERS: list[dict[str, Any]] = [
     {},
     {"target": HOT},
     {"target": "HGNC:6019"},
-    {"target": "no such target"},
     {"intervention": "tocilizumab"},
     {"condition": "MS"},
     {"condition": "NMOSD", "organism": "human"},

@@ -21,6 +21,7 @@ from conflict_helpers import (
     int_of,
     model_pairs,
     pair_ids,
+    run,
     via,
 )
 
@@ -249,7 +250,6 @@ async def test_conflict_filter(db, settings) -> None:
         ({"target": "il6r"}, {("IL-6R", "disease activity", "DIRECT")}),
         ({"target": il6r_id}, {("IL-6R", "disease activity", "DIRECT")}),
         ({"target": "PIM1"}, set()),
-        ({"target": "no such target"}, set()),
         ({"outcome": "CSF level"}, {("LIF", "CSF level", "DIRECT")}),
         ({"outcome": "remyelination"}, set()),
         # MS includes RRMS and SPMS: only the claims in ALS and without a condition drop out
@@ -292,6 +292,14 @@ async def test_conflict_filter(db, settings) -> None:
         got = _questions(connection["nodes"])
         assert got == expected, f"filter {conflict_filter}: got {sorted(got)}, expected {sorted(expected)}"
         assert connection["totalCount"] == len(expected), f"filter {conflict_filter}: totalCount"
+
+    # A name that names nothing is an error naming the closest names, not an empty list.
+    result = await run(db, settings, '{ conflicts(filter: {target: "IL-6RR"}) { totalCount } }')
+    assert result.errors and result.errors[0].extensions == {
+        "code": "NOT_FOUND",
+        "field": ["filter", "target"],
+    }
+    assert "did you mean 'IL-6R'" in result.errors[0].message, result.errors[0].message
 
     # A filtered conflict counts only the claims in the filter. IL-6R: MS and RRMS in people (one
     # each way), SPMS in mice (NO_EFFECT). Filtered to people, only the MS-RRMS pair is left.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pytest
 from graphql_client import (
     MS_FAMILY,
     SEEDED_CLAIMS,
@@ -25,6 +26,7 @@ from graphql_client import (
     create_user,
     global_id,
     gql,
+    gql_error,
     int_id,
 )
 
@@ -110,16 +112,19 @@ CASES: dict[str, Case] = {
     "target-CD126": Case({"target": "CD126"}, lambda r: r.bears_on("IL-6R"), pinned=8),
     "target-HGNC": Case({"target": "HGNC:6019"}, lambda r: r.bears_on("IL-6R"), pinned=8),
     "target-long-alias": Case({"target": "Interleukin 6 Receptor"}, lambda r: r.bears_on("IL-6R"), pinned=8),
+    # targets: the union of single-target filters
+    "targets-two": Case({"targets": ["MIF", "pde4"]}, lambda r: r.bears_on("MIF") or r.bears_on("PDE4")),
+    "targets-one": Case({"targets": ["CD126"]}, lambda r: r.bears_on("IL-6R"), pinned=8),
+    "targets-empty": Case({"targets": []}, lambda r: False, pinned=0),
+    "targets-and-target": Case({"targets": ["MIF", "PDE4"], "target": "PDE4"}, lambda r: r.bears_on("PDE4")),
     "target-MIF-incl-ibudilast": Case({"target": "MIF"}, lambda r: r.bears_on("MIF"), pinned=11),
     "target-PDE4": Case({"target": "pde4"}, lambda r: r.bears_on("PDE4"), pinned=3),
-    "target-unknown": Case({"target": "no such target"}, lambda r: False, pinned=0),
     # intervention: the subject only
     "intervention-name": Case({"intervention": "tocilizumab"}, lambda r: r.subject == "tocilizumab", 2),
     "intervention-brand": Case({"intervention": "Actemra"}, lambda r: r.subject == "tocilizumab", 2),
     "intervention-alias": Case(
         {"intervention": "IL-6R blockade"}, lambda r: r.subject == "anti-IL-6R therapy", pinned=5
     ),
-    "intervention-unknown": Case({"intervention": "aspirin"}, lambda r: False, pinned=0),
     # condition: the condition and its descendants
     "condition-MS": Case({"condition": "MS"}, IN_MS, pinned=21),
     "condition-MS-curie": Case({"condition": "MONDO:0005301"}, IN_MS, pinned=21),
@@ -130,13 +135,11 @@ CASES: dict[str, Case] = {
     "condition-arthritis-incl-RA": Case(
         {"condition": "arthritis"}, lambda r: r.condition in {"arthritis", "rheumatoid arthritis"}, 2
     ),
-    "condition-unknown": Case({"condition": "no such disease"}, lambda r: False, pinned=0),
     # organism: scientific or common name, alias, NCBITaxon CURIE
     "organism-human": Case({"organism": "human"}, HUMAN),
     "organism-scientific": Case({"organism": "Homo sapiens"}, HUMAN),
     "organism-curie": Case({"organism": "NCBITaxon:9606"}, HUMAN),
     "organism-mouse-plural": Case({"organism": "mice"}, MOUSE),
-    "organism-unknown-taxon": Case({"organism": "NCBITaxon:10116"}, lambda r: False, pinned=0),
     # outcome
     "outcome": Case({"outcome": "CSF MIF level"}, lambda r: r.outcome == "CSF MIF level", pinned=3),
     "outcome-alias": Case(
@@ -179,7 +182,16 @@ CASES: dict[str, Case] = {
     # text: all words, stemmed, in the statement or the quotes
     "text-stemmed": Case({"text": "decreased"}, stems_in("decreas"), pinned=2),
     "text-all-words": Case({"text": "macrophage migration"}, stems_in("macrophag", "migrat")),
-    "text-operators-are-words": Case({"text": 'MIF OR "NEAR(' + "x"}, lambda r: False, pinned=0),
+    # Web-search syntax (OR, "phrases", -word); FTS5's own operators are plain words.
+    "text-fts-operators-are-words": Case({"text": "MIF NEAR(x* AND"}, lambda r: False, pinned=0),
+    "text-or": Case(
+        {"text": "ibudilast OR sotrovimab"}, lambda r: stems_in("ibudilast")(r) or stems_in("sotrovimab")(r)
+    ),
+    "text-or-unclosed-phrase": Case({"text": 'ibudilast OR "NEAR(' + "x"}, stems_in("ibudilast")),
+    "text-not": Case(
+        {"text": "MIF -ibudilast"}, lambda r: stems_in("mif")(r) and not stems_in("ibudilast")(r)
+    ),
+    "text-phrase": Case({"text": '"cerebrospinal fluid"'}, stems_in("cerebrospinal fluid")),
     # cohort size
     "minCohortSize": Case({"minCohortSize": 20}, lambda r: (r.cohort_size or -1) >= 20, pinned=4),
     "minCohortSize-exact-boundary": Case({"minCohortSize": 26}, lambda r: (r.cohort_size or -1) >= 26, 2),
@@ -213,7 +225,6 @@ CASES: dict[str, Case] = {
             stems_in("mif"),
         ),
     ),
-    "combo-unknown-name-wins": Case({"target": "MIF", "organism": "unicorn"}, lambda r: False, pinned=0),
 }
 
 
@@ -488,3 +499,33 @@ async def test_drafts_are_invisible_to_anonymous_viewers_and_visible_to_reviewer
     assert seen["source"]["claims"]["totalCount"] == 8
     assert seen["summary"]["total"] == 9
     assert seen["conflicted"]["totalCount"] == 2, "to a reviewer the draft and the claim it opposes conflict"
+
+
+@pytest.mark.parametrize(
+    ("filter", "field", "suggested"),
+    [
+        ({"target": "no such target"}, ["filter", "target"], None),
+        ({"target": "IL-6RR"}, ["filter", "target"], "IL-6R"),
+        ({"intervention": "aspirin"}, ["filter", "intervention"], None),
+        ({"condition": "no such disease"}, ["filter", "condition"], None),
+        ({"organism": "NCBITaxon:10116"}, ["filter", "organism"], None),
+        ({"outcome": "CSF MIF levl"}, ["filter", "outcome"], "CSF MIF level"),
+        ({"target": "MIF", "organism": "unicorn"}, ["filter", "organism"], None),
+        ({"targets": ["MIF", "PDE44"]}, ["filter", "targets", "1"], "PDE4"),
+    ],
+)
+async def test_an_unknown_name_is_not_found_with_the_closest_names(
+    seeded_db: Database, settings: Settings, filter: dict[str, Any], field: list[str], suggested: str | None
+) -> None:
+    """Not an empty page: a typo would look like "no evidence". The error names the filter
+    field and, where there are some, the closest names (compiled and resolver paths alike)."""
+    errors = await gql_error(seeded_db, settings, FILTERED, {"filter": filter})
+    assert len(errors) == 1, errors
+    assert errors[0].extensions == {"code": "NOT_FOUND", "field": field}, errors[0].extensions
+    if suggested is not None:
+        assert f"did you mean '{suggested}'" in errors[0].message, errors[0].message
+
+
+async def test_more_than_a_hundred_targets_are_refused(seeded_db: Database, settings: Settings) -> None:
+    errors = await gql_error(seeded_db, settings, FILTERED, {"filter": {"targets": ["MIF"] * 101}})
+    assert errors[0].extensions["code"] == "INVALID" and "at most 100" in errors[0].message, errors

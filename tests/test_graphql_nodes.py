@@ -7,7 +7,7 @@ import base64
 from collections import Counter
 from typing import Any
 
-from graphql_client import all_claims, decode_id, execute, global_id, gql, int_id
+from graphql_client import all_claims, decode_id, execute, global_id, gql, gql_error, int_id
 
 from api.settings import Settings
 from api.store.db import Database
@@ -132,14 +132,13 @@ async def test_ids_with_out_of_range_numbers_are_unknown_not_errors(
       node(id: $claim) { id }
       conflict: node(id: $conflict) { id }
       nodes(ids: [$claim]) { id }
-      byTarget: claims(filter: {target: $target}) { totalCount }
       bySource: claims(filter: {source: $source}) { totalCount }
       target(symbol: $target) { id }
     }"""
     variables = {
         "claim": global_id("Claim", huge),
         "conflict": global_id("Conflict", f"{huge}.1"),  # target.outcome
-        "target": global_id("Target", huge),
+        "target": (huge_target := global_id("Target", huge)),
         "source": global_id("Source", huge),
     }
     result = await execute(seeded_db, settings, query, variables)
@@ -148,10 +147,17 @@ async def test_ids_with_out_of_range_numbers_are_unknown_not_errors(
         "node": None,
         "conflict": None,
         "nodes": [None],
-        "byTarget": {"totalCount": 0},
         "bySource": {"totalCount": 0},
         "target": None,
     }
+    # As a filter, a target that does not exist is NOT_FOUND (a client error, never an internal one).
+    errors = await gql_error(
+        seeded_db,
+        settings,
+        "query($t: String!) { claims(filter: {target: $t}) { totalCount } }",
+        {"t": huge_target},
+    )
+    assert errors[0].extensions["code"] == "NOT_FOUND", errors
 
 
 async def test_vocabulary_lists_search_and_paging(seeded_db: Database, settings: Settings) -> None:

@@ -22,13 +22,18 @@ from api.store.queries.claims import ClaimFilterSpec
     description=(
         "Narrow a list of claims. Names (target, intervention, condition, organism, outcome) accept "
         "the preferred label, any alias (case-, space-, hyphen- and Greek-insensitive) or a CURIE; "
-        "an unknown name matches nothing. All given fields must hold (AND)."
+        "an unknown name is an error (NOT_FOUND) naming the closest names. All given fields must "
+        "hold (AND)."
     )
 )
 class ClaimFilter:
     target: str | None = strawberry.field(
         default=None,
         description="Claims whose subject is the target, or an intervention acting on it.",
+    )
+    targets: list[str] | None = strawberry.field(
+        default=None,
+        description="Claims bearing on any of these targets (at most 100): the union of `target` filters.",
     )
     intervention: str | None = strawberry.field(default=None, description="Claims about this intervention.")
     condition: str | None = strawberry.field(
@@ -65,6 +70,7 @@ class ClaimFilter:
     def to_spec(self) -> ClaimFilterSpec:
         return ClaimFilterSpec(
             target=self.target,
+            targets=self.targets,
             intervention=self.intervention,
             condition=self.condition,
             organism=self.organism,

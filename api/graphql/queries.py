@@ -11,13 +11,24 @@ from api.graphql.errors import ClientError
 from api.graphql.inputs import ClaimFilter, ClaimOrder, SourceFilter
 from api.graphql.types.audit import AuditEvent, AuditFilter, resolve_audit
 from api.graphql.types.claims import Claim, resolve_claims
-from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
+from api.graphql.types.common import (
+    Connection,
+    GraphQLInfo,
+    Node,
+    page_request,
+    paged,
+    read_error,
+    to_connection,
+)
 from api.graphql.types.conflicts import Conflict, ConflictFilter, load_conflict, resolve_conflicts
+from api.graphql.types.enums import SearchKind
 from api.graphql.types.fields import SOURCE, ClaimListing, RowObject
 from api.graphql.types.nodes import BY_NAME
+from api.graphql.types.search import SearchHit, resolve_search
 from api.graphql.types.sources import Source, User
 from api.graphql.types.summary import EvidenceSummary
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
+from api.store.errors import StoreError
 from api.store.ids import from_global_id, int_key
 from api.store.queries.audit import AuditFilterSpec
 from api.store.queries.conflicts import ConflictFilterSpec
@@ -200,6 +211,18 @@ class Query:
         spec = filter.to_spec() if filter else AuditFilterSpec()
         return await resolve_audit(info, spec, first, after, newest_first=True)
 
+    @strawberry.field(
+        description=(
+            "Typeahead over targets, interventions, conditions, outcomes, organisms and sources (by "
+            "name, alias, CURIE, title, DOI or PMID: exact first, then prefix, substring and close "
+            "names) and over claims (by text, web-search syntax); best first. At most 50."
+        )
+    )
+    async def search(
+        self, info: GraphQLInfo, text: str, kinds: list[SearchKind] | None = None, first: int | None = None
+    ) -> list[SearchHit]:
+        return await resolve_search(info, text, kinds, first)
+
     @strawberry.field(description="What the visible claims bearing on a target say, cell by cell.")
     async def evidence_summary(
         self, info: GraphQLInfo, target: str, filter: ClaimFilter | None = None
@@ -212,8 +235,11 @@ class Query:
         from api.store.queries.claims import ClaimFilterSpec
 
         async with ctx.db.read() as session:
-            cells, total = await evidence_summary(
-                session, target_id, spec or ClaimFilterSpec(), ctx.visibility
-            )
+            try:
+                cells, total = await evidence_summary(
+                    session, target_id, spec or ClaimFilterSpec(), ctx.visibility
+                )
+            except StoreError as exc:
+                raise read_error(exc) from None
         target_row = await ctx.loaders.target.load(target_id)
         return await EvidenceSummary.of(info, Target.from_row(target_row), cells, total, filter)

@@ -10,10 +10,16 @@ from sqlalchemy.engine import Connection
 from alembic import command
 from api.settings import PROJECT_ROOT, Settings
 
-# Native full-text objects made by hand in migration 0002: the FTS5 table and its shadow
-# tables on SQLite, the tsvector expression index on PostgreSQL. They have no model, so the
-# models-vs-migrations comparison (alembic/env.py, tests/test_migrations.py) leaves them alone.
-HAND_MADE = ("claim_fts", "ix_claim_search_tsv")
+# Native search objects made by hand in migrations 0002 and 0004: the FTS5 tables and their
+# shadow tables on SQLite, the tsvector and trigram indexes on PostgreSQL. They have no model, so
+# the models-vs-migrations comparison (alembic/env.py, tests/test_migrations.py) leaves them alone.
+HAND_MADE = (
+    "claim_fts",
+    "ix_claim_search_tsv",
+    "search_term_fts",
+    "ix_search_term_trgm",
+    "ix_search_term_key_c",
+)
 
 
 def include_name(name: str | None, type_: str, _parents: object = None) -> bool:

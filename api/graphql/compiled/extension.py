@@ -23,6 +23,7 @@ from api.graphql.compiled.report import Outcome, report
 from api.graphql.compiled.selection import Selection, Unsupported
 from api.graphql.context import Context
 from api.graphql.internals import OperationType, graphql_schema
+from api.store.errors import StoreError
 from api.store.queries.documents import UnsupportedShape
 from api.store.queries.pagination import PageArgumentError
 
@@ -50,9 +51,10 @@ class CompiledQueries(SchemaExtension):
             return Outcome(False, plan), None
         try:
             data = await plan.run(context)
-        except (GraphQLError, PageArgumentError, UnsupportedShape) as exc:
+        except (GraphQLError, PageArgumentError, StoreError, UnsupportedShape) as exc:
             # What the ordinary path reports as a GraphQL error (bad paging arguments or cursor,
-            # an invalid token) or cannot be built exactly: the ordinary path answers.
+            # an unknown name in the filter, an invalid token) or cannot be built exactly: the
+            # ordinary path answers.
             return Outcome(False, f"{type(exc).__name__}: {exc}"), None
         except Exception as exc:  # noqa: BLE001  (a bug or an outage; the ordinary path decides)
             _log.warning("compiled query failed; answering it the ordinary way", exc_info=exc)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from api.graphql.types.changes import FieldChange, readable_changes
 from api.graphql.types.common import JSON, Connection, GraphQLInfo, Node, page_request, paged, to_connection
 from api.graphql.types.fields import RowObject, related
 from api.graphql.types.sources import User
@@ -16,6 +17,13 @@ from schema import tables as t
 
 def _entity_global_id(root: AuditEvent) -> strawberry.ID:
     return strawberry.ID(to_global_id(root._row.entity_type, root._row.entity_id))
+
+
+async def _changes(root: AuditEvent, info: GraphQLInfo) -> list[FieldChange]:
+    from api.graphql.types.nodes import BY_NAME
+
+    row = root._row
+    return await readable_changes(info, BY_NAME.get(row.entity_type), row.before, row.after)
 
 
 @strawberry.type(description="One recorded change: who did what to which object, before and after.")
@@ -35,6 +43,17 @@ class AuditEvent(RowObject, Node):
         description="The hash of the event before (zeros for the first)."
     )
     actor: User | None = related("actor", description="Who made the change (null for system events).")
+    changes: list[FieldChange] = strawberry.field(
+        resolver=_changes,
+        description=(
+            "The changed fields in GraphQL names, references with their names (a readable before and after)."
+        ),
+    )
+    request_id: str | None = strawberry.field(
+        description=(
+            "The id of the request that made the change (the X-Request-Id it came with, or one made up)."
+        )
+    )
     _row: strawberry.Private[t.AuditEvent]
 
 

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from api.graphql.context import Context
 from api.graphql.errors import ClientError
+from api.store.errors import StoreError
 from api.store.queries.pagination import Page, PageArgumentError, PageRequest
 
 T = TypeVar("T")
@@ -73,8 +74,19 @@ def to_connection(page: Page, convert: Callable[[Any], T]) -> Connection[T]:
 
 
 async def paged(coro: Awaitable[Page]) -> Page:
-    """Await a store page, turning bad cursors into client errors."""
+    """Await a store page, turning bad cursors and unknown names into client errors."""
     try:
         return await coro
     except PageArgumentError as exc:
         raise ClientError(str(exc)) from None
+    except StoreError as exc:
+        raise read_error(exc) from None
+
+
+def read_error(exc: StoreError) -> ClientError:
+    """A read's StoreError (an unknown name in a filter) as a GraphQL error: its code (e.g.
+    NOT_FOUND), its message with the closest names, and the argument path in `field`."""
+    first = exc.errors[0]
+    error = ClientError(str(exc), first.code.value)
+    error.extensions = {"code": first.code.value, "field": list(first.field)}
+    return error

@@ -8,7 +8,7 @@ import strawberry
 
 from api.store.errors import UserErrorCode as _UserErrorCode
 from api.store.queries.claims import ClaimOrderField as _ClaimOrderField
-from schema import conflicts
+from schema import conflicts, search
 from schema import enums as e
 
 EffectDirection = strawberry.enum(e.EffectDirection, description="Which way a subject moves an outcome.")
@@ -43,3 +43,4 @@ ContextAspect = strawberry.enum(
     conflicts.ContextAspect,
     description="A part of a claim's context in which two opposing claims can differ.",
 )
+SearchKind = strawberry.enum(search.SearchKind, description="What a search hit is.")

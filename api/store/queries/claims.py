@@ -15,9 +15,11 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import Alias
 
 from api.caches import NamedCache
+from api.store.errors import StoreError, UserErrorCode
 from api.store.queries.pagination import Ordering, Page, PageRequest, SortKey, page_of_rows, page_statement
-from api.store.resolve import lookup_id, lookup_source_ids
+from api.store.resolve import lookup_id, lookup_source_ids, suggestions
 from api.store.search import text_match
+from api.store.vocabularies import VOCABULARIES
 from schema.enums import ClaimStatus, EffectDirection, EvidenceType, Modality, SourceKind, VocabularyKind
 from schema.tables import LIVE_STATUSES, Claim, ClaimTarget, Cohort, ConditionLineage, Source
 from schema.visibility import ClaimVisibility
@@ -26,6 +28,8 @@ from schema.visibility import ClaimVisibility
 @dataclass(frozen=True)
 class ClaimFilterSpec:
     target: str | None = None
+    # Claims bearing on any of these targets (the union of single-target filters).
+    targets: Sequence[str] | None = None
     intervention: str | None = None
     condition: str | None = None
     organism: str | None = None
@@ -185,31 +189,65 @@ def has_conflict(
 async def filter_conditions(
     session: AsyncSession, spec: ClaimFilterSpec, vis: ClaimVisibility
 ) -> list[sa.ColumnElement[bool]]:
-    """WHERE conditions for a filter. A name that resolves to nothing makes the filter match
-    nothing (never an error: a frontend may ask about a target the database does not know)."""
+    """WHERE conditions for a filter. A name that names nothing is a NOT_FOUND StoreError
+    naming the filter field and the closest names (an empty page would hide a typo)."""
     resolved = await _resolve_filter(session, spec)
     return _filter_conditions(session, spec, vis, resolved, _bears_on_target)
 
 
 @dataclass(frozen=True)
 class _ResolvedNames:
-    """The filter's names and source reference, looked up (None: names nothing)."""
+    """The filter's names and source reference, looked up (source_ids None: no source given)."""
 
-    ids: dict[VocabularyKind, int | None]
+    ids: dict[VocabularyKind, int]
     source_ids: list[int] | None
+    target_ids: list[int] | None = None
+
+
+# The largest `targets` list a filter may give.
+MAX_FILTER_TARGETS = 100
+
+
+async def resolve_filter_name(
+    session: AsyncSession, kind: VocabularyKind, name: str, field: Sequence[str]
+) -> int:
+    """The id a filter's name means; a NOT_FOUND StoreError with the closest names otherwise."""
+    found = await lookup_id(session, kind, name)
+    if found is not None:
+        return found
+    noun = VOCABULARIES[kind].noun
+    close = await suggestions(session, kind, name)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise StoreError.one(UserErrorCode.NOT_FOUND, f"no {noun} is called {name!r}{hint}", field)
 
 
 async def _resolve_filter(session: AsyncSession, spec: ClaimFilterSpec) -> _ResolvedNames:
     names = {
-        VocabularyKind.TARGET: spec.target,
-        VocabularyKind.INTERVENTION: spec.intervention,
-        VocabularyKind.CONDITION: spec.condition,
-        VocabularyKind.ORGANISM: spec.organism,
-        VocabularyKind.OUTCOME: spec.outcome,
+        VocabularyKind.TARGET: ("target", spec.target),
+        VocabularyKind.INTERVENTION: ("intervention", spec.intervention),
+        VocabularyKind.CONDITION: ("condition", spec.condition),
+        VocabularyKind.ORGANISM: ("organism", spec.organism),
+        VocabularyKind.OUTCOME: ("outcome", spec.outcome),
     }
-    ids = {kind: await lookup_id(session, kind, name) for kind, name in names.items() if name is not None}
+    ids = {
+        kind: await resolve_filter_name(session, kind, name, ("filter", field))
+        for kind, (field, name) in names.items()
+        if name is not None
+    }
+    target_ids = None
+    if spec.targets is not None:
+        if len(spec.targets) > MAX_FILTER_TARGETS:
+            raise StoreError.one(
+                UserErrorCode.INVALID,
+                f"targets lists {len(spec.targets)} names; at most {MAX_FILTER_TARGETS} are allowed",
+                ("filter", "targets"),
+            )
+        target_ids = [
+            await resolve_filter_name(session, VocabularyKind.TARGET, name, ("filter", "targets", str(i)))
+            for i, name in enumerate(spec.targets)
+        ]
     source_ids = await lookup_source_ids(session, spec.source) if spec.source is not None else None
-    return _ResolvedNames(ids, source_ids)
+    return _ResolvedNames(ids, source_ids, target_ids)
 
 
 def _filter_conditions(
@@ -229,10 +267,11 @@ def _filter_conditions(
         (VocabularyKind.OUTCOME, lambda i: Claim.outcome_id == i),
     ]
     for kind, clause in by_name:
-        if kind not in resolved.ids:
-            continue
-        found = resolved.ids[kind]
-        where.append(clause(found) if found is not None else sa.false())
+        if kind in resolved.ids:
+            where.append(clause(resolved.ids[kind]))
+    if resolved.target_ids is not None:
+        bearing_any = sa.select(ClaimTarget.claim_id).where(ClaimTarget.target_id.in_(resolved.target_ids))
+        where.append(Claim.id.in_(bearing_any) if resolved.target_ids else sa.false())
 
     if spec.direction is not None:
         where.append(Claim.direction.in_([d.value for d in spec.direction]))
@@ -425,7 +464,7 @@ _WALK_KEYS = [SortKey(_WALK.c.created_at, "datetime"), SortKey(_WALK.c.id, "int"
 
 # Filters that can leave a target with a handful of claims: with one of them, walking the claim
 # index in order could read most of the table before it fills a page.
-_NARROW = ("intervention", "source", "text", "min_cohort_size", "published_from", "published_to")
+_NARROW = ("intervention", "targets", "source", "text", "min_cohort_size", "published_from", "published_to")
 # Without a target, these may select few claims too (a rare outcome or condition, drafts only).
 _NAMED = ("outcome", "condition", "organism", "status", "has_conflict")
 

@@ -20,9 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.store.queries.claims import opposing, visible
+from api.store.queries.claims import opposing, resolve_filter_name, visible
 from api.store.queries.pagination import Ordering, Page, PageArgumentError, PageRequest, SortKey, fetch_page
-from api.store.resolve import lookup_id
 from schema.conflicts import ConflictKind, opposing_pair_count
 from schema.enums import EffectDirection, Modality, VocabularyKind
 from schema.pair_search import ConditionsRelated, Group, GroupPair, first_group_pairs
@@ -45,7 +44,7 @@ class ConflictFilterSpec:
 
 @dataclass(frozen=True)
 class Scope:
-    """Resolved filter: ids, or `empty` when a name matched nothing."""
+    """Resolved filter: ids."""
 
     target_id: int | None = None
     outcome_id: int | None = None
@@ -55,7 +54,6 @@ class Scope:
     alongside_claim_id: int | None = None
     # Only claims said with these modalities (sorted values), or all when None.
     modalities: tuple[str, ...] | None = None
-    empty: bool = False
 
 
 @dataclass
@@ -98,11 +96,9 @@ async def resolve_scope(session: AsyncSession, spec: ConflictFilterSpec) -> Scop
         ("condition_id", VocabularyKind.CONDITION, spec.condition),
         ("organism_id", VocabularyKind.ORGANISM, spec.organism),
     ):
-        if name is None:
-            continue
-        found[key] = await lookup_id(session, kind, name)
-        if found[key] is None:
-            return Scope(empty=True)
+        if name is not None:
+            # An unknown name is a NOT_FOUND error naming the closest names, as in claim filters.
+            found[key] = await resolve_filter_name(session, kind, name, ("filter", key.removesuffix("_id")))
     return Scope(**found)
 
 
@@ -139,8 +135,6 @@ def participating(
             visible(vis),
         )
     )
-    if scope.empty:
-        statement = statement.where(sa.false())
     if scope.modalities is not None:
         statement = statement.where(Claim.modality.in_(scope.modalities) if scope.modalities else sa.false())
     if scope.target_id is not None:

@@ -44,6 +44,8 @@ class Entity:
 
     name: str
     model: Any  # the SQLModel table class
+    # The column people know a row by (a target's symbol, a source's title), if it has one.
+    label: str | None = None
 
     @property
     def table(self) -> sa.Table:
@@ -97,19 +99,19 @@ Relation = ToOne | ToMany | Names
 ENTITIES: dict[str, Entity] = {
     entity.name: entity
     for entity in (
-        Entity("claim", Claim),
+        Entity("claim", Claim, "statement"),
         Entity("claim_target", ClaimTarget),
-        Entity("target", Target),
-        Entity("intervention", Intervention),
+        Entity("target", Target, "symbol"),
+        Entity("intervention", Intervention, "name"),
         Entity("intervention_action", InterventionAction),
-        Entity("condition", Condition),
-        Entity("organism", Organism),
-        Entity("outcome", Outcome),
-        Entity("cohort", Cohort),
-        Entity("source", Source),
-        Entity("evidence", Evidence),
+        Entity("condition", Condition, "name"),
+        Entity("organism", Organism, "scientific_name"),
+        Entity("outcome", Outcome, "name"),
+        Entity("cohort", Cohort, "label"),
+        Entity("source", Source, "title"),
+        Entity("evidence", Evidence, "quote"),
         Entity("review", Review),
-        Entity("user", User),
+        Entity("user", User, "name"),
         Entity("audit_event", AuditEvent),
     )
 }
