@@ -178,7 +178,7 @@ async def test_paging_a_filtered_list_and_nested_connections(seeded_db: Database
             break
         after = connection["pageInfo"]["endCursor"]
     mif = expected_order([r for r in rows if r.bears_on("MIF")], "CREATED_AT", "DESC")
-    assert connection["totalCount"] == 11
+    assert connection["totalCount"] == 12
     assert_same_sequence("Target.claims for MIF", seen, mif)
 
 
