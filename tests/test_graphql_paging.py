@@ -25,7 +25,7 @@ query Page(
 }
 """
 
-PAGE_SIZE = 8  # 53 seeded claims: six full pages and a short one
+PAGE_SIZE = 8  # 68 seeded claims: eight full pages and a short one
 
 SORT_KEYS: dict[str, Callable[[ClaimRow], tuple[Any, ...]]] = {
     "CREATED_AT": lambda r: (datetime.fromisoformat(r.created_at), r.int_id),
