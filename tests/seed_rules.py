@@ -104,8 +104,8 @@ class Names:
 def organism_problems(claim: ClaimSeed, names: Names) -> list[str]:
     """Organism human needs a quote that speaks of people (or names the claim's condition as people
     have it); mouse and animal claims need mouse / animal wording and animal-model (or cell)
-    evidence; wording about mice, animals or bare cells needs the matching organism and evidence
-    type, and no quote about mice alone backs a human claim (nor one about people alone an animal
+    evidence; wording about mice, animals or cells (with no species) needs the matching organism and
+    evidence type, and no quote about mice alone backs a human claim (nor one about people alone an animal
     claim). A note that says "organism" explains a human claim whose sentence names no species."""
     quotes = _supporting(claim)
     text = " ".join(quotes)
