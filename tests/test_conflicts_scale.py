@@ -238,7 +238,7 @@ async def test_pairs_of_a_page_of_conflicts_cost_a_fixed_number_of_statements(se
     for first in (1, 4):
         with counting(seeded_db) as counter:
             data = await gql(seeded_db, settings, PAGE_OF_CONFLICTS, {"first": first})
-        assert len(data["conflicts"]["nodes"]) == first, "the seeds hold four conflicts"
+        assert len(data["conflicts"]["nodes"]) == first, "the seeds hold five conflicts"
         counts[first] = counter
     assert len(counts[4].statements) == len(counts[1].statements), (
         f"one conflict with its pairs took {len(counts[1].statements)} statements, four took "

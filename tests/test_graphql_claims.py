@@ -107,27 +107,27 @@ IN_MS = lambda r: r.condition in MS_FAMILY  # noqa: E731
 
 CASES: dict[str, Case] = {
     # target: the subject, or an intervention acting on it; any alias or CURIE
-    "target-il6r": Case({"target": "il6r"}, lambda r: r.bears_on("IL-6R"), pinned=8),
-    "target-IL-6R": Case({"target": "IL-6R"}, lambda r: r.bears_on("IL-6R"), pinned=8),
-    "target-CD126": Case({"target": "CD126"}, lambda r: r.bears_on("IL-6R"), pinned=8),
-    "target-HGNC": Case({"target": "HGNC:6019"}, lambda r: r.bears_on("IL-6R"), pinned=8),
-    "target-long-alias": Case({"target": "Interleukin 6 Receptor"}, lambda r: r.bears_on("IL-6R"), pinned=8),
+    "target-il6r": Case({"target": "il6r"}, lambda r: r.bears_on("IL-6R"), pinned=10),
+    "target-IL-6R": Case({"target": "IL-6R"}, lambda r: r.bears_on("IL-6R"), pinned=10),
+    "target-CD126": Case({"target": "CD126"}, lambda r: r.bears_on("IL-6R"), pinned=10),
+    "target-HGNC": Case({"target": "HGNC:6019"}, lambda r: r.bears_on("IL-6R"), pinned=10),
+    "target-long-alias": Case({"target": "Interleukin 6 Receptor"}, lambda r: r.bears_on("IL-6R"), pinned=10),
     # targets: the union of single-target filters
     "targets-two": Case({"targets": ["MIF", "pde4"]}, lambda r: r.bears_on("MIF") or r.bears_on("PDE4")),
-    "targets-one": Case({"targets": ["CD126"]}, lambda r: r.bears_on("IL-6R"), pinned=8),
+    "targets-one": Case({"targets": ["CD126"]}, lambda r: r.bears_on("IL-6R"), pinned=10),
     "targets-empty": Case({"targets": []}, lambda r: False, pinned=0),
     "targets-and-target": Case({"targets": ["MIF", "PDE4"], "target": "PDE4"}, lambda r: r.bears_on("PDE4")),
-    "target-MIF-incl-ibudilast": Case({"target": "MIF"}, lambda r: r.bears_on("MIF"), pinned=11),
-    "target-PDE4": Case({"target": "pde4"}, lambda r: r.bears_on("PDE4"), pinned=3),
+    "target-MIF-incl-ibudilast": Case({"target": "MIF"}, lambda r: r.bears_on("MIF"), pinned=12),
+    "target-PDE4": Case({"target": "pde4"}, lambda r: r.bears_on("PDE4"), pinned=4),
     # intervention: the subject only
     "intervention-name": Case({"intervention": "tocilizumab"}, lambda r: r.subject == "tocilizumab", 2),
     "intervention-brand": Case({"intervention": "Actemra"}, lambda r: r.subject == "tocilizumab", 2),
     "intervention-alias": Case(
-        {"intervention": "IL-6R blockade"}, lambda r: r.subject == "anti-IL-6R therapy", pinned=5
+        {"intervention": "IL-6R blockade"}, lambda r: r.subject == "anti-IL-6R therapy", pinned=6
     ),
     # condition: the condition and its descendants
-    "condition-MS": Case({"condition": "MS"}, IN_MS, pinned=21),
-    "condition-MS-curie": Case({"condition": "MONDO:0005301"}, IN_MS, pinned=21),
+    "condition-MS": Case({"condition": "MS"}, IN_MS, pinned=27),
+    "condition-MS-curie": Case({"condition": "MONDO:0005301"}, IN_MS, pinned=27),
     "condition-progressive": Case({"condition": "progressive MS"}, lambda r: r.condition in PROGRESSIVE_MS),
     "condition-leaf-RRMS": Case(
         {"condition": "rrms"}, lambda r: r.condition == "relapsing-remitting multiple sclerosis"
@@ -180,7 +180,7 @@ CASES: dict[str, Case] = {
     "source-unknown-doi": Case({"source": "10.9999/nothing.here"}, lambda r: False, pinned=0),
     "source-not-an-identifier": Case({"source": "not a source"}, lambda r: False, pinned=0),
     # text: all words, stemmed, in the statement or the quotes
-    "text-stemmed": Case({"text": "decreased"}, stems_in("decreas"), pinned=2),
+    "text-stemmed": Case({"text": "decreased"}, stems_in("decreas"), pinned=3),
     "text-all-words": Case({"text": "macrophage migration"}, stems_in("macrophag", "migrat")),
     # Web-search syntax (OR, "phrases", -word); FTS5's own operators are plain words.
     "text-fts-operators-are-words": Case({"text": "MIF NEAR(x* AND"}, lambda r: False, pinned=0),
@@ -193,8 +193,8 @@ CASES: dict[str, Case] = {
     ),
     "text-phrase": Case({"text": '"cerebrospinal fluid"'}, stems_in("cerebrospinal fluid")),
     # cohort size
-    "minCohortSize": Case({"minCohortSize": 20}, lambda r: (r.cohort_size or -1) >= 20, pinned=4),
-    "minCohortSize-exact-boundary": Case({"minCohortSize": 26}, lambda r: (r.cohort_size or -1) >= 26, 2),
+    "minCohortSize": Case({"minCohortSize": 20}, lambda r: (r.cohort_size or -1) >= 20, pinned=2),
+    "minCohortSize-exact-boundary": Case({"minCohortSize": 26}, lambda r: (r.cohort_size or -1) >= 26, 1),
     # published window (year-only sources count as published within that year)
     "publishedFrom": Case({"publishedFrom": "2017-01-01"}, published_within(date(2017, 1, 1), None)),
     "publishedTo": Case({"publishedTo": "2016-12-31"}, published_within(None, date(2016, 12, 31))),
@@ -207,7 +207,7 @@ CASES: dict[str, Case] = {
     ),
     # combinations: every given field must hold
     "combo-target-condition": Case(
-        {"target": "CD126", "condition": "MS"}, _all(lambda r: r.bears_on("IL-6R"), IN_MS), pinned=2
+        {"target": "CD126", "condition": "MS"}, _all(lambda r: r.bears_on("IL-6R"), IN_MS), pinned=3
     ),
     "combo-target-organism-direction": Case(
         {"target": "MIF", "organism": "human", "direction": ["DECREASES"]},
@@ -319,11 +319,12 @@ async def test_names_aliases_curies_and_greek_letters_resolve_alike(
     assert data["curieUnknown"] is None
     assert data["toci"]["name"] == "tocilizumab"
     assert data["noDrug"] is None
-    assert data["ms"]["totalCount"] == 21
+    assert data["ms"]["totalCount"] == 27
     assert {(n["taxonId"], n["commonName"]) for n in data["organisms"]["nodes"]} == {
         (9606, "human"),
         (10090, "mouse"),
         (33208, "animal"),
+        (40674, "mammal"),
     }
     humans = [
         (await filtered_ids(seeded_db, settings, {"organism": name}))[0]
@@ -373,10 +374,10 @@ async def test_filters_over_added_claims(seeded_db: Database, settings: Settings
     nodes = data["claims"]["nodes"]
     subjects = {n["subject"].get("symbol") or n["subject"].get("name") for n in nodes}
     assert subjects == {"IL-6R", "tocilizumab", "sarilumab", "anti-IL-6R therapy"}
-    assert data["claims"]["totalCount"] == 9 and own in {n["id"] for n in nodes}
+    assert data["claims"]["totalCount"] == 11 and own in {n["id"] for n in nodes}
     for node in nodes:
         assert "IL-6R" in {t["symbol"] for t in node["targets"]}, f"{node} should list IL-6R in its targets"
-    assert data["target"]["claims"]["totalCount"] == 9, "Target.claims should follow the same rule"
+    assert data["target"]["claims"]["totalCount"] == 11, "Target.claims should follow the same rule"
     toci, _ = await filtered_ids(seeded_db, settings, {"intervention": "tocilizumab", "target": "IL-6R"})
     assert len(toci) == 2, "an intervention filter is about the subject only"
 
@@ -474,13 +475,13 @@ async def test_drafts_are_invisible_to_anonymous_viewers_and_visible_to_reviewer
     assert anonymous["all"]["totalCount"] == SEEDED_CLAIMS
     assert draft_id not in {n["id"] for n in anonymous["all"]["nodes"]}
     assert anonymous["asked"] == {"totalCount": 0, "nodes": []}, "status: [DRAFT] must not reveal drafts"
-    assert anonymous["il6r"]["totalCount"] == 8
+    assert anonymous["il6r"]["totalCount"] == 10
     assert anonymous["conflicted"]["totalCount"] == 0, "a hidden draft must not make a visible conflict"
     assert anonymous["node"] is None, "node(id) must not reveal a draft"
     assert anonymous["nodes"] == [None]
-    assert anonymous["target"]["claims"]["totalCount"] == 8
+    assert anonymous["target"]["claims"]["totalCount"] == 10
     assert anonymous["source"]["claims"]["totalCount"] == 7
-    assert anonymous["summary"]["total"] == 8
+    assert anonymous["summary"]["total"] == 10
 
     other = await gql(seeded_db, settings, query, variables, actor=other_curator)
     assert other["node"] is None and other["asked"]["totalCount"] == 0, "another curator's draft is private"
@@ -494,10 +495,10 @@ async def test_drafts_are_invisible_to_anonymous_viewers_and_visible_to_reviewer
     assert seen["nodes"] == [{"id": draft_id}]
     assert seen["asked"] == {"totalCount": 1, "nodes": [{"id": draft_id, "status": "DRAFT"}]}
     assert seen["all"]["totalCount"] == SEEDED_CLAIMS + 1
-    assert seen["il6r"]["totalCount"] == 9
-    assert seen["target"]["claims"]["totalCount"] == 9
+    assert seen["il6r"]["totalCount"] == 11
+    assert seen["target"]["claims"]["totalCount"] == 11
     assert seen["source"]["claims"]["totalCount"] == 8
-    assert seen["summary"]["total"] == 9
+    assert seen["summary"]["total"] == 11
     assert seen["conflicted"]["totalCount"] == 2, "to a reviewer the draft and the claim it opposes conflict"
 
 

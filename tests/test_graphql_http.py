@@ -48,7 +48,7 @@ async def test_queries_over_http(
         # POST JSON: the seeded question a frontend asks first.
         posted = await client.post("/graphql", json={"query": IL6R_COUNT})
         assert posted.status_code == 200
-        assert body(posted) == {"data": {"claims": {"totalCount": 8}}}
+        assert body(posted) == {"data": {"claims": {"totalCount": 10}}}
 
         # ... with variables and an operation name.
         posted = await client.post(
@@ -60,11 +60,11 @@ async def test_queries_over_http(
                 "operationName": "Count",
             },
         )
-        assert body(posted) == {"data": {"claims": {"totalCount": 8}}}
+        assert body(posted) == {"data": {"claims": {"totalCount": 10}}}
 
         # GET ?query= runs queries.
         got = await client.get("/graphql", params={"query": IL6R_COUNT})
-        assert got.status_code == 200 and body(got) == {"data": {"claims": {"totalCount": 8}}}
+        assert got.status_code == 200 and body(got) == {"data": {"claims": {"totalCount": 10}}}
         got = await client.get(
             "/graphql",
             params={
@@ -176,4 +176,4 @@ async def test_graphiql_can_be_switched_off(seeded_db: Database, settings: Setti
         page = await client.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code < 500 and "graphiql" not in page.text.lower()
         still = await client.get("/graphql", params={"query": IL6R_COUNT})
-        assert body(still) == {"data": {"claims": {"totalCount": 8}}}
+        assert body(still) == {"data": {"claims": {"totalCount": 10}}}

@@ -26,7 +26,7 @@ query Page(
 }
 """
 
-PAGE_SIZE = 8  # 53 seeded claims: six full pages and a short one
+PAGE_SIZE = 8  # 68 seeded claims: eight full pages and a short one
 
 SORT_KEYS: dict[str, Callable[[ClaimRow], tuple[Any, ...]]] = {
     "CREATED_AT": lambda r: (datetime.fromisoformat(r.created_at), r.int_id),
@@ -179,7 +179,7 @@ async def test_paging_a_filtered_list_and_nested_connections(seeded_db: Database
             break
         after = connection["pageInfo"]["endCursor"]
     mif = expected_order([r for r in rows if r.bears_on("MIF")], "CREATED_AT", "DESC")
-    assert connection["totalCount"] == 11
+    assert connection["totalCount"] == 12
     assert_same_sequence("Target.claims for MIF", seen, mif)
 
 

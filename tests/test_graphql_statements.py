@@ -17,7 +17,7 @@ from api.settings import Settings
 from api.store.db import Database
 
 MAX_STATEMENTS = 12
-ADDED = 110  # with the 53 seeded claims, a page of 100 is a real, full page of new claims
+ADDED = 110  # with the 68 seeded claims, a page of 100 is a real, full page of new claims
 
 NESTED_PAGE = """
 query NestedPage($n: Int!) {

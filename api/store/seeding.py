@@ -158,6 +158,8 @@ class ClaimSeed(_Model):
     sample_type: str | None = None
     statistics: StatisticsSeed | None = None
     evidence: list[EvidenceSeed]
+    # The curator's reason for a choice; documentation, not stored (seeds/FORMAT.md, "note").
+    note: str | None = None
 
 
 class DocumentFile(_Model):
