@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -103,3 +104,36 @@ EFFECT_DIRECTION_LABELS = {
     EffectDirection.NO_EFFECT: "no effect",
     EffectDirection.MIXED: "mixed",
 }
+
+
+class RevisionStatus(StrEnum):
+    """A proposed change to an ACCEPTED claim: PENDING until a second person decides it."""
+
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class RevisionDecision(StrEnum):
+    ACCEPT = "ACCEPT"
+    REJECT = "REJECT"
+
+
+class SourceStanding(StrEnum):
+    """What is known of a published source since: worst last (a claim inherits the worst along
+    its source's derivedFrom chain)."""
+
+    CURRENT = "CURRENT"
+    CORRECTED = "CORRECTED"
+    EXPRESSION_OF_CONCERN = "EXPRESSION_OF_CONCERN"
+    RETRACTED = "RETRACTED"
+
+    @property
+    def severity(self) -> int:
+        return list(SourceStanding).index(self)
+
+
+def worst_standing(standings: Iterable[SourceStanding]) -> SourceStanding:
+    """The worst of several standings (CURRENT when there are none)."""
+    return max(standings, key=lambda s: s.severity, default=SourceStanding.CURRENT)

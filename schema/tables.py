@@ -26,8 +26,10 @@ from schema.enums import (
     EvidenceType,
     Modality,
     ReviewDecision,
+    RevisionStatus,
     Role,
     SourceKind,
+    SourceStanding,
     Stance,
     TargetAction,
 )
@@ -108,6 +110,16 @@ class Source(SQLModel, table=True):
     derived_from_id: int | None = _fk("source.id", nullable=True)
     created_by_id: int | None = _fk("app_user.id", nullable=True, index=False)
     created_at: datetime = _created_at()
+    # What became of it since (a correction, an expression of concern, a retraction): set by
+    # reviewers, inherited (the worst along the derivedFrom chain) by the claims it backs.
+    standing: SourceStanding = Field(
+        default=SourceStanding.CURRENT,
+        sa_type=str_enum(SourceStanding, "source_standing"),
+        nullable=False,
+        index=True,
+    )
+    standing_note: str | None = Field(default=None, max_length=MAX_STATEMENT)
+    standing_since: date | None = None
 
 
 # --- vocabularies -------------------------------------------------------------------------
@@ -454,6 +466,8 @@ class ClaimTarget(SQLModel, table=True):
         sa_column_args=[sa.ForeignKey("effect_direction.code")],
         max_length=16,
     )
+    # How the intervention acts on the target (NULL when the subject is the target itself).
+    action: TargetAction | None = Field(default=None, sa_type=str_enum(TargetAction, "claim_target_action"))
 
 
 class ClaimSearch(SQLModel, table=True):
@@ -484,3 +498,59 @@ class SearchTerm(SQLModel, table=True):
     term: str = Field(max_length=MAX_TITLE, nullable=False)
     # What exact and prefix matches compare: an alias's normalised key, else the term lower-cased.
     key: str = Field(max_length=MAX_TITLE, nullable=False)
+
+
+# --- curation depth -----------------------------------------------------------------------
+
+_PENDING_SQL = "status = 'PENDING'"
+
+
+class Revision(SQLModel, table=True):
+    """A proposed change to an ACCEPTED claim. Readers keep seeing the accepted version until a
+    reviewer other than its author accepts it; then every change applies at once, as the claim's
+    next version. `changes` holds the new values and `before` the values at `base_version`,
+    both in the store's terms (as audit events do); each author has at most one pending revision
+    of a claim."""
+
+    __tablename__ = "revision"
+    __table_args__ = (
+        sa.Index(
+            "uq_revision_pending_author",
+            "claim_id",
+            "created_by_id",
+            unique=True,
+            sqlite_where=sa.text(_PENDING_SQL),
+            postgresql_where=sa.text(_PENDING_SQL),
+        ),
+        sa.Index("ix_revision_status_created_at", "status", "created_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = _fk("claim.id")
+    status: RevisionStatus = Field(sa_type=str_enum(RevisionStatus, "revision_status"), nullable=False)
+    base_version: int = Field(nullable=False)
+    changes: dict[str, Any] = Field(sa_type=_JSON, nullable=False)
+    before: dict[str, Any] = Field(sa_type=_JSON, nullable=False)
+    comment: str | None = Field(default=None, max_length=MAX_STATEMENT)
+    created_by_id: int | None = _fk("app_user.id", nullable=True, index=False)
+    created_at: datetime = _created_at()
+    decided_by_id: int | None = _fk("app_user.id", nullable=True, index=False)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_comment: str | None = Field(default=None, max_length=MAX_STATEMENT)
+
+
+class Flag(SQLModel, table=True):
+    """Anyone signed in may flag a claim for a reviewer's look; the flag's author or a reviewer
+    resolves it, saying how."""
+
+    __tablename__ = "flag"
+    __table_args__ = (sa.CheckConstraint("length(comment) >= 10", name="comment_long_enough"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = _fk("claim.id")
+    comment: str = Field(max_length=MAX_STATEMENT, nullable=False)
+    created_by_id: int | None = _fk("app_user.id", nullable=True, index=False)
+    created_at: datetime = _created_at()
+    resolved_by_id: int | None = _fk("app_user.id", nullable=True, index=False)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution: str | None = Field(default=None, max_length=MAX_STATEMENT)

@@ -116,3 +116,14 @@ def test_websearch_parsing_and_ranking_rules() -> None:
     assert 0.8 < rank_name("remy", "remyelination", "remyelination") < 0.9
     assert rank_name("xyz", "remyelination", "remyelination") == 0.0
     assert similarity("remyelination", "remyelinaton") > 0.5
+
+
+async def test_new_names_are_found_at_once(db: Database, settings: Settings) -> None:
+    """The search terms are written by the database itself (triggers), whatever writes a name."""
+    from graphql_client import create_source
+
+    await create_source(db, "Fingolimod and remyelination in a cuprizone model", doi="10.5555/search.1")
+    by_title = await _search(db, settings, "cuprizone", kinds=["SOURCE"])
+    by_doi = await _search(db, settings, "10.5555/SEARCH.1", kinds=["SOURCE"])
+    assert by_title and by_title[0]["label"].startswith("Fingolimod"), by_title
+    assert by_doi and by_doi[0]["score"] == 1.0, by_doi

@@ -66,6 +66,23 @@ class ClaimFilter:
         default=None, description="Sources dated only by year count as published within that year."
     )
     published_to: date | None = None
+    flagged: bool | None = strawberry.field(
+        default=None, description="Only claims with (true) or without (false) an open flag."
+    )
+    target_direction: list[EffectDirection] | None = strawberry.field(
+        default=None,
+        description=(
+            "The claim's direction at the level of `target` (needed): an inhibitor's effect turned "
+            "over, as evidence summaries count it."
+        ),
+    )
+    include_retracted: bool | None = strawberry.field(
+        default=None,
+        description=(
+            "Count claims whose source (or a source it retells) is RETRACTED in evidence summaries "
+            "and hasConflict; lists show them either way."
+        ),
+    )
 
     def to_spec(self) -> ClaimFilterSpec:
         return ClaimFilterSpec(
@@ -86,6 +103,9 @@ class ClaimFilter:
             min_cohort_size=self.min_cohort_size,
             published_from=self.published_from,
             published_to=self.published_to,
+            flagged=self.flagged,
+            target_direction=self.target_direction,
+            include_retracted=self.include_retracted,
         )
 
 

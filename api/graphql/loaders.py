@@ -25,7 +25,9 @@ from api.store.queries import batch
 from api.store.queries.conflicts import Question, pairs_pages
 from api.store.queries.pagination import Page, PageRequest
 from api.store.queries.relations import Names, ToMany
+from api.store.queries.standing import chain_standings
 from schema import tables as t
+from schema.enums import SourceStanding
 
 # A question's first page of pairs: (target id, outcome id, scope, page size, visibility).
 PairsKey = tuple[int, int, Any, int, Any]
@@ -47,6 +49,8 @@ class Loaders:
         # First pages of conflict pairs: all conflicts of a page share two statements
         # (api.store.queries.conflicts.pairs_pages).
         self.first_pairs: DataLoader[PairsKey, Page] = DataLoader(load_fn=self._first_pairs)
+        # A source's standing as its claims inherit it (the worst along its derivedFrom chain).
+        self.source_standing: DataLoader[int, SourceStanding] = DataLoader(load_fn=self._chain_standings)
 
     # --- the loaders ---------------------------------------------------------------------
 
@@ -156,6 +160,11 @@ class Loaders:
                 # rather than fail every later batch of the request with "transaction aborted".
                 await self._shared.rollback()
                 raise
+
+    async def _chain_standings(self, source_ids: Sequence[int]) -> list[SourceStanding]:
+        async with self.session() as session:
+            found = await chain_standings(session, source_ids)
+        return [found[i] for i in source_ids]
 
     async def _first_pairs(self, keys: Sequence[PairsKey]) -> list[Page]:
         by_batch: dict[tuple[Any, int, Any], list[PairsKey]] = {}

@@ -19,9 +19,11 @@ from api.graphql.types.enums import (
     Modality,
     OrderDirection,
     ReviewDecision,
+    SourceStanding,
     Stance,
+    TargetAction,
 )
-from api.graphql.types.fields import RowObject, listed, one_of, related
+from api.graphql.types.fields import RowObject, column, listed, one_of, related
 from api.graphql.types.sources import Cohort, Source, User
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
 from api.store.queries.audit import AuditFilterSpec
@@ -52,6 +54,28 @@ class Evidence(RowObject):
     stance: Stance
     source: Source = related("source")
     _row: strawberry.Private[t.Evidence]
+
+
+@strawberry.type(
+    description=(
+        "A target a claim bears on, and the claim's direction at the level of that target: its own "
+        "when it is about the target or an intervention that activates it, turned over for an "
+        "inhibitor, none (null) for one that only binds or modulates it."
+    )
+)
+class Bearing(RowObject):
+    __entity__ = "claim_target"
+    target: Target = related("target")
+    direction: EffectDirection | None = column(
+        "target_direction", description="At target level; null where the intervention binds or modulates."
+    )
+    via: Intervention | None = related("via", description="The intervention the claim acts through.")
+    action: TargetAction | None = strawberry.field(description="How `via` acts on the target.")
+    _row: strawberry.Private[t.ClaimTarget]
+
+
+async def _source_standing(root: Claim, info: GraphQLInfo) -> SourceStanding:
+    return await info.context.loaders.source_standing.load(root._row.source_id)
 
 
 @strawberry.type(description="A reviewer's decision on a claim.")
@@ -128,6 +152,16 @@ class Claim(RowObject, Node):
         resolver=_history, description="Every recorded change to this claim, oldest first."
     )
     created_by: User | None = related("created_by", description="Who entered the claim.")
+    bearings: list[Bearing] = listed(
+        "bearings", description="Each target the claim bears on, with its target-level direction."
+    )
+    source_standing: SourceStanding = strawberry.field(
+        resolver=_source_standing,
+        description=(
+            "The worst standing along the source's derivedFrom chain (a post retelling a retracted "
+            "paper is RETRACTED too)."
+        ),
+    )
     _row: strawberry.Private[t.Claim]
 
 

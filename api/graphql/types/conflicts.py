@@ -176,6 +176,7 @@ class Conflict(Node):
             condition_id=self._question.scope.condition_id,
             organism_id=self._question.scope.organism_id,
             modalities=self._question.scope.modalities,
+            without_retracted=not self._question.scope.include_retracted,
         )
         return await resolve_claims(info, None, None, first, after, None, None, scope)
 
@@ -248,7 +249,18 @@ class ConflictFilter:
         ),
     )
 
+    include_retracted: bool | None = strawberry.field(
+        default=None,
+        description="Let claims whose source (or a source it retells) is RETRACTED take part.",
+    )
+
     def to_spec(self) -> ConflictFilterSpec:
         return ConflictFilterSpec(
-            self.target, self.condition, self.organism, self.outcome, self.kind, self.modality
+            self.target,
+            self.condition,
+            self.organism,
+            self.outcome,
+            self.kind,
+            self.modality,
+            bool(self.include_retracted),
         )

@@ -44,3 +44,11 @@ ContextAspect = strawberry.enum(
     description="A part of a claim's context in which two opposing claims can differ.",
 )
 SearchKind = strawberry.enum(search.SearchKind, description="What a search hit is.")
+SourceStanding = strawberry.enum(
+    e.SourceStanding,
+    description="What became of a source since: CURRENT, CORRECTED, EXPRESSION_OF_CONCERN, RETRACTED.",
+)
+RevisionStatus = strawberry.enum(
+    e.RevisionStatus, description="Where a proposed change to an accepted claim stands."
+)
+RevisionDecision = strawberry.enum(e.RevisionDecision, description="A reviewer's decision on a revision.")

@@ -216,6 +216,11 @@ class _Binding:
         return bound
 
 
+def column(name: str, *, description: str | None = None) -> Any:
+    """A plain field whose column is named otherwise (`direction` from `target_direction`)."""
+    return strawberry.field(description=description, metadata={SOURCE: Column(name)})
+
+
 def related(relation: str, *, description: str | None = None) -> Any:
     """A field holding the row a to-one relation leads to (None when the key is NULL)."""
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from api.graphql.types.common import Connection, GraphQLInfo, Node
-from api.graphql.types.enums import Role, SourceKind
+from api.graphql.types.enums import Role, SourceKind, SourceStanding
 from api.graphql.types.fields import RowObject, listed, related
 from api.graphql.types.vocabulary import Condition, Organism
 from api.store.queries.claims import ClaimScope
@@ -51,6 +51,13 @@ class Source(RowObject, Node):
         resolver=_source_claims, description="The claims this source states."
     )
     cohorts: list[Cohort] = listed("cohorts", description="The study populations this source describes.")
+    standing: SourceStanding = strawberry.field(
+        description="What became of it since (its own; claims inherit the worst along the chain)."
+    )
+    standing_note: str | None = strawberry.field(
+        description="What the correction, concern or retraction says."
+    )
+    standing_since: date | None = strawberry.field(description="When its standing last changed.")
     _row: strawberry.Private[t.Source]
 
 

@@ -32,6 +32,7 @@ async def _cell_claims(
         outcome_id=cell.outcome_id,
         condition_id=cell.condition_id,
         exact_condition=True,
+        without_retracted=not (root._filter is not None and root._filter.include_retracted),
     )
     return await resolve_claims(info, root._filter, None, first, after, None, None, scope)
 

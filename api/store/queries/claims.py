@@ -17,11 +17,12 @@ from sqlalchemy.sql.selectable import Alias
 from api.caches import NamedCache
 from api.store.errors import StoreError, UserErrorCode
 from api.store.queries.pagination import Ordering, Page, PageRequest, SortKey, page_of_rows, page_statement
+from api.store.queries.standing import from_retracted_source
 from api.store.resolve import lookup_id, lookup_source_ids, suggestions
 from api.store.search import text_match
 from api.store.vocabularies import VOCABULARIES
 from schema.enums import ClaimStatus, EffectDirection, EvidenceType, Modality, SourceKind, VocabularyKind
-from schema.tables import LIVE_STATUSES, Claim, ClaimTarget, Cohort, ConditionLineage, Source
+from schema.tables import LIVE_STATUSES, Claim, ClaimTarget, Cohort, ConditionLineage, Flag, Source
 from schema.visibility import ClaimVisibility
 
 
@@ -45,6 +46,12 @@ class ClaimFilterSpec:
     min_cohort_size: int | None = None
     published_from: date | None = None
     published_to: date | None = None
+    flagged: bool | None = None
+    # The claims' direction at the level of `target` (an inhibitor's turned over); needs target.
+    target_direction: Sequence[EffectDirection] | None = None
+    # Whether claims whose source a retraction reaches count in evidence summaries and conflicts
+    # (hasConflict); lists show them either way.
+    include_retracted: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,8 @@ class ClaimScope:
     # An evidence-summary cell's claims: exactly this condition (None: claims without one), not
     # its descendants.
     exact_condition: bool = False
+    # Leave out claims whose source a retraction reaches (conflicts and summaries do).
+    without_retracted: bool = False
 
     @property
     def bearing_target_id(self) -> int | None:
@@ -106,6 +115,8 @@ class ClaimScope:
             out.append(Claim.organism_id == self.organism_id)
         if self.modalities is not None:
             out.append(Claim.modality.in_(self.modalities))
+        if self.without_retracted:
+            out.append(sa.not_(from_retracted_source(Claim.source_id)))
         if self.intervention_id is not None:
             out.append(Claim.subject_intervention_id == self.intervention_id)
         if self.source_id is not None:
@@ -161,13 +172,19 @@ def opposing(a: Any, b: Any) -> sa.ColumnElement[bool]:
 
 
 def has_conflict(
-    vis: ClaimVisibility, modalities: Sequence[Modality] | None = None
+    vis: ClaimVisibility, modalities: Sequence[Modality] | None = None, include_retracted: bool = False
 ) -> sa.ColumnElement[bool]:
     """The claim opposes another visible claim on a shared target and the same outcome (said
-    with one of `modalities`, when given: the filter's modalities restrict both sides)."""
+    with one of `modalities`, when given: the filter's modalities restrict both sides). Claims
+    whose source a retraction reaches oppose nothing unless `include_retracted`."""
     mine, theirs = aliased(ClaimTarget), aliased(ClaimTarget)
     other = aliased(Claim)
     others = [other.modality.in_(list(modalities))] if modalities is not None else []
+    if not include_retracted:
+        others += [
+            sa.not_(from_retracted_source(Claim.source_id)),
+            sa.not_(from_retracted_source(other.source_id)),
+        ]
     return sa.exists(
         sa.select(sa.literal(1))
         .select_from(mine)
@@ -234,6 +251,12 @@ async def _resolve_filter(session: AsyncSession, spec: ClaimFilterSpec) -> _Reso
         for kind, (field, name) in names.items()
         if name is not None
     }
+    if spec.target_direction is not None and spec.target is None:
+        raise StoreError.one(
+            UserErrorCode.INVALID,
+            "targetDirection is a direction at the level of one target: give `target` too",
+            ("filter", "targetDirection"),
+        )
     target_ids = None
     if spec.targets is not None:
         if len(spec.targets) > MAX_FILTER_TARGETS:
@@ -269,6 +292,17 @@ def _filter_conditions(
     for kind, clause in by_name:
         if kind in resolved.ids:
             where.append(clause(resolved.ids[kind]))
+    if spec.target_direction is not None:
+        target_id = resolved.ids.get(VocabularyKind.TARGET)
+        assert target_id is not None  # _resolve_filter refuses targetDirection without target
+        at_target = sa.select(ClaimTarget.claim_id).where(
+            ClaimTarget.target_id == target_id,
+            ClaimTarget.target_direction.in_([d.value for d in spec.target_direction]),
+        )
+        where.append(Claim.id.in_(at_target))
+    if spec.flagged is not None:
+        open_flags = sa.select(Flag.claim_id).where(Flag.resolved_at.is_(None))
+        where.append(Claim.id.in_(open_flags) if spec.flagged else Claim.id.not_in(open_flags))
     if resolved.target_ids is not None:
         bearing_any = sa.select(ClaimTarget.claim_id).where(ClaimTarget.target_id.in_(resolved.target_ids))
         where.append(Claim.id.in_(bearing_any) if resolved.target_ids else sa.false())
@@ -293,7 +327,7 @@ def _filter_conditions(
     if spec.published_from is not None or spec.published_to is not None:
         where.append(Claim.source_id.in_(sa.select(Source.id).where(*_published_window(spec))))
     if spec.has_conflict is not None:
-        clause = has_conflict(vis, spec.modality)
+        clause = has_conflict(vis, spec.modality, bool(spec.include_retracted))
         where.append(clause if spec.has_conflict else sa.not_(clause))
     return where
 
@@ -464,7 +498,10 @@ _WALK_KEYS = [SortKey(_WALK.c.created_at, "datetime"), SortKey(_WALK.c.id, "int"
 
 # Filters that can leave a target with a handful of claims: with one of them, walking the claim
 # index in order could read most of the table before it fills a page.
-_NARROW = ("intervention", "targets", "source", "text", "min_cohort_size", "published_from", "published_to")
+_NARROW = (
+    "intervention", "targets", "source", "text", "min_cohort_size", "published_from", "published_to",
+    "flagged",
+)  # fmt: skip
 # Without a target, these may select few claims too (a rare outcome or condition, drafts only).
 _NAMED = ("outcome", "condition", "organism", "status", "has_conflict")
 

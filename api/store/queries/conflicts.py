@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.store.queries.claims import opposing, resolve_filter_name, visible
 from api.store.queries.pagination import Ordering, Page, PageArgumentError, PageRequest, SortKey, fetch_page
+from api.store.queries.standing import from_retracted_source
 from schema.conflicts import ConflictKind, opposing_pair_count
 from schema.enums import EffectDirection, Modality, VocabularyKind
 from schema.pair_search import ConditionsRelated, Group, GroupPair, first_group_pairs
@@ -40,6 +41,8 @@ class ConflictFilterSpec:
     kinds: Sequence[ConflictKind] | None = None
     # Only claims said with these modalities take part (ASSERTED: no hedges, no hypotheses).
     modalities: Sequence[Modality] | None = None
+    # Claims whose source a retraction reaches take part only when asked for.
+    include_retracted: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Scope:
     alongside_claim_id: int | None = None
     # Only claims said with these modalities (sorted values), or all when None.
     modalities: tuple[str, ...] | None = None
+    include_retracted: bool = False
 
 
 @dataclass
@@ -87,7 +91,7 @@ class PairRow:
 
 
 async def resolve_scope(session: AsyncSession, spec: ConflictFilterSpec) -> Scope:
-    found: dict[str, Any] = {}
+    found: dict[str, Any] = {"include_retracted": bool(spec.include_retracted)}
     if spec.modalities is not None:
         found["modalities"] = tuple(sorted({Modality(m).value for m in spec.modalities}))
     for key, kind, name in (
@@ -137,6 +141,8 @@ def participating(
     )
     if scope.modalities is not None:
         statement = statement.where(Claim.modality.in_(scope.modalities) if scope.modalities else sa.false())
+    if not scope.include_retracted:
+        statement = statement.where(sa.not_(from_retracted_source(Claim.source_id)))
     if scope.target_id is not None:
         statement = statement.where(ClaimTarget.target_id == scope.target_id)
     if scope.outcome_id is not None:

@@ -151,6 +151,9 @@ RELATIONS: dict[tuple[str, str], Relation] = _declare(
     # what the claim bears on: its claim_target rows, in target order
     ToMany("claim", "targets", "target", "claim_id", ("target_id",), "claim_target", "target_id"),
     ToMany("claim", "reviews", "review", "claim_id", ("at", "id")),
+    ToMany("claim", "bearings", "claim_target", "claim_id", ("target_id",)),
+    ToOne("claim_target", "target", "target", "target_id"),
+    ToOne("claim_target", "via", "intervention", "via_intervention_id"),
     ToOne("evidence", "source", "source", "source_id"),
     ToOne("review", "reviewer", "user", "reviewer_id"),
     ToOne("cohort", "organism", "organism", "organism_id"),

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.store.queries.claims import ClaimFilterSpec, filter_conditions
+from api.store.queries.standing import from_retracted_source
 from schema.tables import Claim, ClaimTarget
 from schema.visibility import ClaimVisibility
 
@@ -28,6 +29,8 @@ async def evidence_summary(
     of matching claims bearing on the target. Claims whose intervention only binds or modulates
     the target have no target-level direction: they count in the total, in no cell."""
     where = await filter_conditions(session, spec, vis)
+    if not spec.include_retracted:  # a retracted source's claims leave summaries
+        where.append(sa.not_(from_retracted_source(Claim.source_id)))
     bearing = sa.select(ClaimTarget.claim_id, ClaimTarget.target_direction).where(
         ClaimTarget.target_id == target_id
     )
