@@ -38,11 +38,16 @@ def _token_header(role: str) -> str:
 
 CLAIMS_ON_A_TARGET = ExampleTab(
     query="""\
-# What is known about IL-6R in multiple sclerosis (and its subtypes), in people?
-# A target may be named by symbol, alias or CURIE: IL-6R, il6r, CD126, HGNC:6019.
-# Claims about drugs acting on it (tocilizumab, sarilumab) count too.
+# What is known about IL-6R in multiple sclerosis (and its
+# subtypes), in people? Name a target by symbol, alias or CURIE
+# (IL-6R, il6r, CD126, HGNC:6019); claims about drugs acting on
+# it (tocilizumab, sarilumab) count too. Page on with `after`.
 query ClaimsOnIL6R($after: String) {
-  claims(filter: {target: "IL-6R", condition: "MS", organism: "human"}, first: 10, after: $after) {
+  claims(
+    filter: {target: "IL-6R", condition: "MS", organism: "human"}
+    first: 10
+    after: $after
+  ) {
     totalCount
     nodes {
       id
@@ -74,8 +79,9 @@ query ClaimsOnIL6R($after: String) {
 
 CONFLICTS = ExampleTab(
     query="""\
-# Where do findings about MIF disagree, and what differs between the claims that do?
-# DIRECT: same organism and condition; CONTEXTUAL: the context differs (see `differences`).
+# Where do findings about MIF disagree, and what differs
+# between the claims that do? DIRECT: same organism and
+# condition; CONTEXTUAL: the context differs (`differences`).
 query MifConflicts {
   conflicts(filter: {target: "MIF"}, first: 5) {
     totalCount
@@ -88,8 +94,14 @@ query MifConflicts {
         totalCount
         nodes {
           kind
-          left { statement direction organism { commonName } condition { name } }
-          right { statement direction organism { commonName } condition { name } }
+          left {
+            statement direction
+            organism { commonName } condition { name }
+          }
+          right {
+            statement direction
+            organism { commonName } condition { name }
+          }
           differences { aspect left right }
         }
       }
@@ -101,7 +113,8 @@ query MifConflicts {
 
 EVIDENCE_SUMMARY = ExampleTab(
     query="""\
-# What do the claims bearing on IL-6R say, cell by cell (direction × condition × outcome)?
+# What do the claims bearing on IL-6R say, cell by cell
+# (direction × condition × outcome)?
 query IL6REvidence {
   evidenceSummary(target: "IL-6R") {
     target { symbol name }
@@ -119,9 +132,11 @@ query IL6REvidence {
 
 CREATE_CLAIM = ExampleTab(
     query="""\
-# A curator enters a claim (as DRAFT; `submit: true` sends it to the reviewers at once).
-# Put your curator token in Headers below. Names are resolved like filters (aliases, CURIEs);
-# a name that is unknown comes back in `userErrors` with what it could have meant.
+# A curator enters a claim, as a DRAFT (`submit: true` sends
+# it to the reviewers at once). Put your curator token in
+# Headers below. Names resolve as in filters (aliases, CURIEs);
+# an unknown one comes back in `userErrors` with what it could
+# have meant.
 mutation CreateClaim($input: CreateClaimInput!) {
   createClaim(input: $input) {
     claim {
@@ -170,9 +185,11 @@ mutation CreateClaim($input: CreateClaimInput!) {
 
 REVIEW_QUEUE = ExampleTab(
     query="""\
-# A reviewer's queue: claims submitted for review, oldest first, with what a reviewer checks
-# (the quote, its source chain, who entered it). Put your reviewer token in Headers below;
-# then accept one with reviewClaim(input: {id, expectedVersion: version, decision: ACCEPT}).
+# A reviewer's queue: claims submitted for review, oldest
+# first, with what a reviewer checks (the quote, its source
+# chain, who entered it). Put your reviewer token in Headers
+# below; then decide with reviewClaim(input: {id,
+# expectedVersion: version, decision: ACCEPT}).
 query ReviewQueue($after: String) {
   claims(
     filter: {status: [SUBMITTED]}
