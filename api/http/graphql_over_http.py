@@ -12,20 +12,26 @@ status code and `data` entry, for the GraphQL endpoint of api/app.py.
 
 The endpoint calls `shape_result` for each result (it knows the result's errors) and
 `finish_response` on the answer (it knows the status, the body and the request's headers); the
-verdicts travel between the two on the request's state.
+verdicts travel between the two on the request's state. `AcceptedMediaType` (a middleware) does
+the same for the refusals answered before the endpoint runs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from api.graphql.error_codes import is_request_error
 from api.http.caching import apply_cache_policy
-from api.http.media import GRAPHQL_RESPONSE_JSON, JSON_TYPES, media_type_of
+from api.http.media import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, JSON_TYPES, media_type_of
+
+GRAPHQL_PATH = "/graphql"
 
 # request.state: one entry per result of the request (a batch has several).
 _VERDICTS = "graphql_results"
@@ -80,3 +86,64 @@ def refusal_status(method: str, status: int, cause: BaseException | None) -> int
     if method == "GET" and isinstance(cause, InvalidOperationTypeError):
         return 405
     return status
+
+
+class AcceptedMediaType:
+    """The refusals answered before the GraphQL endpoint runs (the HTTP limits of
+    api/limits_http.py: a body too large or not JSON, a NUL character, the write rate), in the
+    media type the client accepts: for application/graphql-response+json the same type, no
+    `data` entry, and 400 instead of 200. The endpoint's own answers are right already
+    (finish_response); this only touches a /graphql answer still labelled application/json."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"].rstrip("/") == GRAPHQL_PATH
+            and media_type_of(Headers(scope=scope)) == GRAPHQL_RESPONSE_JSON
+        ):
+            send = _relabelling(send)
+        await self.app(scope, receive, send)
+
+
+def _relabelling(send: Send) -> Send:
+    start: Message | None = None
+
+    async def relabel(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(raw=list(message["headers"]))
+            if headers.get("content-type", "").split(";")[0].strip() == APPLICATION_JSON:
+                start = {**message, "headers": headers.raw}
+                return  # held until the body shows what it is
+            await send(message)
+            return
+        if start is not None and message["type"] == "http.response.body":
+            held, start = start, None
+            body = message.get("body", b"")
+            if not message.get("more_body", False):
+                held, body = _as_graphql_response(held, body)
+                message = {**message, "body": body}
+            await send(held)
+        await send(message)
+
+    return relabel
+
+
+def _as_graphql_response(start: Message, body: bytes) -> tuple[Message, bytes]:
+    headers = MutableHeaders(raw=start["headers"])
+    headers["content-type"] = GRAPHQL_RESPONSE_JSON
+    status = start["status"]
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {**start, "headers": headers.raw}, body
+    if isinstance(data, dict) and data.get("errors") and data.get("data", False) is None:
+        del data["data"]  # refused before it ran: no data entry
+        body = orjson.dumps(data)
+        headers["content-length"] = str(len(body))
+        if status == 200:
+            status = 400
+    return {**start, "status": status, "headers": headers.raw}, body

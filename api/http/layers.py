@@ -1,12 +1,14 @@
 """The HTTP layers api/app.py puts in front of the routes, as one middleware: gzip for every answer
-over 1 KB, then persisted queries (persisted.py), which must come before the HTTP limits (they
-see the document a hash names)."""
+over 1 KB; the media type the client accepts for refusals made before the GraphQL endpoint
+(graphql_over_http.py); then persisted queries (persisted.py), which must come before the HTTP
+limits (they see the document a hash names)."""
 
 from __future__ import annotations
 
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.http.graphql_over_http import AcceptedMediaType
 from api.http.persisted import DocumentStore, MemoryStore, PersistedQueries, RedisStore, load_manifest
 from api.settings import Settings
 
@@ -36,7 +38,9 @@ class HttpLayers:
             persisted_only=settings.persisted_only,
             max_body_bytes=settings.max_body_bytes,
         )
-        self.app = GZipMiddleware(self.persisted, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
+        self.app = GZipMiddleware(
+            AcceptedMediaType(self.persisted), minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
