@@ -135,6 +135,7 @@ async def test_http_refusals_are_json_with_a_code(settings: Settings, db: Databa
         not_json = await client.post("/graphql", content=b"{nope", headers=json_type)
         no_query = await client.post("/graphql", json={"variables": {}})
         static = await client.get("/graphql/static/nothing.js")
+        head = await client.head("/graphql")
     assert (unknown_path.status_code, codes(unknown_path)) == (404, ["NOT_FOUND"])
     assert "/graphql" in unknown_path.json()["errors"][0]["message"]
     for response in (put, post_health):
@@ -147,6 +148,7 @@ async def test_http_refusals_are_json_with_a_code(settings: Settings, db: Databa
     assert (not_json.status_code, codes(not_json)) == (400, ["BAD_REQUEST"])
     assert (no_query.status_code, codes(no_query)) == (400, ["BAD_REQUEST"])
     assert (static.status_code, codes(static)) == (404, ["NOT_FOUND"])  # GraphiQL is off
+    assert head.status_code == 405 and head.headers["allow"] == "GET, POST"
 
 
 async def test_an_unexpected_exception_outside_graphql_is_json() -> None:

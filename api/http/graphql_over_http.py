@@ -66,7 +66,8 @@ def finish_response(request: Request, response: Response, max_age: int) -> Respo
         return response  # GraphiQL's page
     response.headers["content-type"] = media_type
     if response.status_code == 405:
-        response.headers["Allow"] = "POST"  # the only refusal of GET here: a mutation
+        # A mutation over GET needs POST; any other method (HEAD) is not a GraphQL request at all.
+        response.headers["Allow"] = "POST" if request.method == "GET" else "GET, POST"
     verdicts: list[ResultVerdict] = getattr(request.state, _VERDICTS, None) or []
     single = len(verdicts) == 1 and bytes(response.body[:1]) != b"["
     if (
