@@ -17,7 +17,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
@@ -29,6 +28,11 @@ except ImportError:  # pragma: no cover - older Strawberry
 from api.graphql.context import Context, build_context
 from api.graphql.errors import SERVICE_UNAVAILABLE, unavailable_extensions
 from api.graphql.schema import build_schema
+from api.http.errors import exception_handlers
+from api.http.graphiql import graphiql_page
+from api.http.graphql_over_http import finish_response, refusal_status, shape_result
+from api.http.layers import HttpLayers
+from api.http.static import CachedStaticFiles
 from api.limits_http import HttpLimits
 from api.settings import Settings
 from api.store.db import Database, database_outage
@@ -117,7 +121,20 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             response = request_error(exc.status_code, exc.reason, {"code": code})
         except DatabaseUnavailable as outage:
             response = unavailable_response(outage)
+        response = finish_response(request, response, self.settings.http_cache_max_age)
         await response(scope, receive, send)
+
+    async def execute_single(  # type: ignore[override]
+        self, request: Request, request_adapter: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        try:
+            return await super().execute_single(request, request_adapter, *args, **kwargs)
+        except HTTPException as exc:  # a mutation over GET is 405 (GraphQL over HTTP), not 400
+            exc.status_code = refusal_status(request.method, exc.status_code, exc.__cause__)
+            raise
+
+    async def process_result(self, request: Request, result: Any) -> Any:  # type: ignore[override]
+        return shape_result(request, result, await super().process_result(request, result))
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         return await build_context(request.app.state.db, self.settings, request)
@@ -144,7 +161,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
         """Strawberry's GraphiQL page, loading its assets from us instead of unpkg.com."""
         prefix = request.scope.get("root_path", "").rstrip("/") + GRAPHIQL_STATIC_PATH
-        return HTMLResponse(localize_graphiql_html(self.graphql_ide_html, prefix))
+        return HTMLResponse(localize_graphiql_html(graphiql_page(self.graphql_ide_html), prefix))
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
@@ -187,6 +204,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
             )
         )
+    # Gzip and persisted queries (api/http/layers.py): before the limits, which see the document.
+    middleware.append(Middleware(HttpLayers, settings=settings))
     # Inside CORS, so a 413 or 429 still carries the CORS headers a browser needs to read it.
     middleware.append(
         Middleware(
@@ -206,7 +225,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         routes.append(
             Mount(
                 GRAPHIQL_STATIC_PATH,
-                app=StaticFiles(packages=[GRAPHIQL_STATIC_PACKAGE]),
+                app=CachedStaticFiles(packages=[GRAPHIQL_STATIC_PACKAGE]),
                 name="graphiql-static",
             )
         )
@@ -214,4 +233,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
+        exception_handlers=exception_handlers(),
     )

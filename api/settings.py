@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -91,3 +91,36 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
+
+    # --- clients (api/http): persisted queries, HTTP caching -------------------------------------
+    # Apollo's automatic persisted queries (documents registered by hash at run time).
+    apq: bool = True
+    # Where registered APQ documents live: Redis (shared by every worker), else each worker's memory.
+    redis_url: str | None = None
+    apq_ttl_seconds: int = Field(default=86400, ge=1)
+    # A trusted-documents manifest (graphql-codegen's persisted-documents.json); with
+    # persisted_only, only its documents may run.
+    persisted_documents: Path | None = None
+    persisted_only: bool = False
+    # max-age of the public Cache-Control on anonymous GET queries (0: cache, revalidate each time).
+    http_cache_max_age: int = Field(default=60, ge=0)
+
+    @model_validator(mode="after")
+    def _persisted_documents_usable(self) -> Settings:
+        from api.http.persisted import ManifestError, load_manifest
+
+        if self.persisted_only and self.persisted_documents is None:
+            raise SettingsError(
+                "CLAIMSDB_PERSISTED_ONLY=true needs CLAIMSDB_PERSISTED_DOCUMENTS, the path of the "
+                "trusted documents manifest (persisted-documents.json)"
+            )
+        if self.persisted_documents is not None:
+            try:
+                load_manifest(self.persisted_documents)
+            except ManifestError as exc:
+                raise SettingsError(f"CLAIMSDB_PERSISTED_DOCUMENTS: {exc}") from None
+        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(
+                f"CLAIMSDB_REDIS_URL '{self.redis_url}' is not a Redis URL; expected e.g. redis://127.0.0.1:6379/0"
+            )
+        return self

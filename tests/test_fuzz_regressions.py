@@ -63,7 +63,9 @@ async def test_malformed_requests_get_json_errors(
 
 async def test_refusals_over_get_and_of_content_types_are_json(client: httpx.AsyncClient) -> None:
     mutation = await client.get("/graphql", params={"query": "mutation { __typename }"})
-    assert "not allowed when using GET" in request_error(mutation, 400, "BAD_REQUEST")["message"]
+    # GraphQL over HTTP: 405 Method Not Allowed, and POST is the method it needs (issue 17).
+    assert "not allowed when using GET" in request_error(mutation, 405, "METHOD_NOT_ALLOWED")["message"]
+    assert mutation.headers["allow"] == "POST"
     bad_variables = await client.get("/graphql", params={"query": "{ __typename }", "variables": "{"})
     request_error(bad_variables, 400, "BAD_REQUEST")
     # GraphiQL is off in production: a browser's GET without a query finds nothing.

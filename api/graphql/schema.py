@@ -8,10 +8,9 @@ from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, ValidationRule
 from strawberry.extensions import (
-    DisableIntrospection,
-    MaskErrors,
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -20,7 +19,14 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.graphql.compiled import CompiledQueries
-from api.graphql.errors import should_mask
+from api.graphql.error_codes import (
+    QUERY_TOO_DEEP,
+    TOO_MANY_ALIASES,
+    NoIntrospection,
+    assign_codes,
+    coded_rule,
+)
+from api.graphql.errors import mask, report_outage, should_mask
 from api.graphql.limits import CostLimiter
 from api.graphql.loaders import ShareReadSession
 from api.graphql.mutations import Mutation
@@ -44,11 +50,34 @@ class ClaimsdbSchema(strawberry.Schema):
             error.message = _SUGGESTION.sub("", error.message).strip()
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Log only what is unexpected (a bug or an outage), with its traceback; a client's own
-        mistakes (syntax, validation, UNAUTHENTICATED, FORBIDDEN, bad input) are not server errors."""
+        """Each error, in three explicit steps: an outage is reworded (a warning in the log); an
+        unexpected error (a bug) is logged with its traceback and masked; then every error gets
+        its code (error_codes.py). A client's own mistakes (syntax, validation, UNAUTHENTICATED,
+        FORBIDDEN, bad input) are not server errors and are left as they are.
+
+        Strawberry calls this for the errors of every path an operation can take (parsing,
+        validation, execution, an extension's hook failing) before answering, which Strawberry's
+        MaskErrors, working in `on_operation`, does not see: an error raised by a hook skips the
+        extensions' exits."""
         for error in errors:
+            if report_outage(error):
+                continue
             if should_mask(error):
                 _log.error("unexpected error in %s", error.path, exc_info=error.original_error)
+                mask(error)
+        assign_codes(errors, execution_context)
+
+
+def _limit_rules(settings: Settings) -> list[type[ValidationRule]]:
+    """Strawberry's depth and alias rules, with their codes; made once per schema (the extensions
+    would make new rule classes for every request)."""
+    depth = QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules
+    aliases = MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules
+    rules = [coded_rule(rule, QUERY_TOO_DEEP) for rule in depth]
+    rules += [coded_rule(rule, TOO_MANY_ALIASES) for rule in aliases]
+    if not settings.introspection:
+        rules.append(NoIntrospection)
+    return rules
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -57,8 +86,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # Validation is cached per document except for the cost limit, which depends on the variables.
     extensions: list[Any] = [
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_query_aliases),
+        partial(AddValidationRules, _limit_rules(settings)),
         partial(CostLimiter, max_cost=settings.max_query_cost),
         # After the cost limit, whose rule it must see; one cache per schema (its rules are fixed).
         partial(CachedValidation, results=ValidationResults(maxsize=256)),
@@ -66,11 +94,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         # After the limits (they reject at parsing and validation, before execution starts):
         # answers supported query operations from SQL-built JSON (api/graphql/compiled).
         *([CompiledQueries] if settings.compiled_queries else []),
-        partial(MaskErrors, should_mask_error=should_mask, error_message="Internal server error."),
         ShareReadSession,
     ]
-    if not settings.introspection:
-        extensions.append(DisableIntrospection)
     return ClaimsdbSchema(
         query=Query,
         mutation=Mutation,
