@@ -31,6 +31,7 @@ from api.graphql.types.conflicts import Conflict
 from api.graphql.types.sources import Cohort, Source, User
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
 from api.graphql.validation import CachedValidation, ValidationResults
+from api.observability.graphql_extension import ObserveOperations
 from api.settings import Settings
 
 NODE_TYPES = [
@@ -75,6 +76,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # request sees another's execution context (the cost limit reads the request's variables).
     # Validation is cached per document except for the cost limit, which depends on the variables.
     extensions: list[Any] = [
+        ObserveOperations,  # first: encloses the others, sees errors as sent (api/observability)
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_query_aliases),
