@@ -142,3 +142,26 @@ def log_request(fields: dict[str, Any]) -> None:
     logger = logging.getLogger(REQUEST_LOGGER)
     if logger.isEnabledFor(logging.INFO):
         logger.info("request", extra={FIELDS_ATTRIBUTE: fields})
+
+
+def uvicorn_log_config(log_format: LogFormat) -> dict[str, Any]:
+    """uvicorn's logging (its start-up lines and errors) in our format on standard error; its
+    access log off (our request line replaces it). Applied by uvicorn in every worker."""
+    formatter_class = "JsonFormatter" if log_format == "json" else "TextFormatter"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"claimsdb": {"()": f"{__name__}.{formatter_class}"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "claimsdb",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
