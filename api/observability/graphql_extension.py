@@ -83,8 +83,10 @@ class ObserveOperations(SchemaExtension):
             yield
         for outcome in seen:
             report(outcome)
-        if self._operation is not None and seen:
-            self._operation.compiled = seen[-1].compiled
+        if self._operation is not None:
+            self._operation.executed = True
+            if seen:
+                self._operation.compiled = seen[-1].compiled
 
     def _finish(self, operation: Operation, failure: BaseException | None) -> None:
         execution = self.execution_context
@@ -93,8 +95,8 @@ class ObserveOperations(SchemaExtension):
             operation.type = execution.operation_type.value
         except Exception:  # noqa: BLE001 - no document, or no operation in it: there is no type
             operation.type = None
-        if operation.type == "query" and operation.compiled is None:
-            operation.compiled = False
+        if operation.type == "query" and operation.executed and operation.compiled is None:
+            operation.compiled = False  # executed, and the compiled path did not answer (or is off)
         result = execution.result
         errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
         if not errors and execution.pre_execution_errors:

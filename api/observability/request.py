@@ -47,8 +47,9 @@ class Operation:
 
     name: str | None
     type: str | None  # "query", "mutation", "subscription"; None when the document did not parse
-    compiled: bool | None  # answered by the compiled read path; None for mutations
+    compiled: bool | None  # answered by the compiled read path; None unless a query was executed
     error_codes: list[str] = field(default_factory=list)
+    executed: bool = False  # got past parsing and validation
 
 
 @dataclass

@@ -130,7 +130,9 @@ class Tracing:
         instrumentor = SQLAlchemyInstrumentor()
         if instrumentor.is_instrumented_by_opentelemetry:
             return
-        instrumentor.instrument(engine=engine.sync_engine, tracer_provider=self.provider)
+        # skip_dep_check: the instrumentation declares "sqlalchemy < 2.1" while its event listeners
+        # (before/after_cursor_execute) work the same on 2.1; without it, it silently does nothing.
+        instrumentor.instrument(engine=engine.sync_engine, tracer_provider=self.provider, skip_dep_check=True)
         self._instrumented = True
 
     def uninstrument(self) -> None:
