@@ -22,6 +22,7 @@ import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -46,7 +47,9 @@ def _usage_error(exc: Any) -> NoReturn:
     the command's --help, and exit status 1."""
     command = exc.ctx.command_path if exc.ctx is not None else "claimsdb"
     message = exc.format_message().replace("Value error, ", "")  # pydantic's prefix, in typer's coercion
-    err.print(f"[bold red]error:[/] {message} (see `{command} --help`)", highlight=False, soft_wrap=True)
+    err.print(
+        f"[bold red]error:[/] {escape(message)} (see `{command} --help`)", highlight=False, soft_wrap=True
+    )
     raise typer.Exit(1)
 
 
@@ -139,7 +142,7 @@ class CliError(Exception):
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -199,8 +202,10 @@ def run(fn: Callable[[], T]) -> T:
         raise _fail(_describe_db_error(exc, settings)) from None
 
 
-def _with_db(body: Callable[[Database], Awaitable[T]], *, require_head: bool = True) -> T:
-    settings = _settings()
+def _with_db(
+    body: Callable[[Database], Awaitable[T]], *, require_head: bool = True, settings: Settings | None = None
+) -> T:
+    settings = settings or _settings()
 
     async def main() -> T:
         db = Database(settings)
@@ -419,7 +424,7 @@ def prepare_database(settings: Settings, *, demo: bool = False) -> str:
         report = await load_seeds(db, settings.seeds_dir)
         return f"database migrated; seeded an empty database with the demo seeds: {report.total_created} rows"
 
-    return _with_db(go)
+    return _with_db(go, settings=settings)
 
 
 def _check_serving_settings(settings: Settings) -> None:
