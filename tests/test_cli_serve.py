@@ -171,3 +171,16 @@ async def test_any_other_database_is_migrated_but_not_seeded_unless_demo(empty_s
     message = await asyncio.to_thread(prepare_database, empty_settings, demo=True)
     assert "seeded an empty database" in message
     assert await sources(empty_settings) > 0
+
+
+def test_every_setting_is_in_the_readme_configuration_table() -> None:
+    from api.settings import PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration") : readme.index("## Operating it")]
+    missing = [
+        f"CLAIMSDB_{name.upper()}"
+        for name in Settings.model_fields
+        if f"| `CLAIMSDB_{name.upper()}` |" not in table
+    ]
+    assert missing == [], f"settings missing from the README's configuration table: {missing}"
