@@ -46,11 +46,12 @@ class Context:
 
 
 async def build_context(db: Database, settings: Settings, request: Request | None) -> Context:
-    context = Context(db=db, settings=settings, loaders=Loaders(db), request=request)
     if request is None:
-        return context
+        return Context(db=db, settings=settings, loaders=Loaders(db))
     record = record_for(request.scope)
-    context.request_id = record.request_id
+    context = Context(
+        db=db, settings=settings, loaders=Loaders(db), request=request, request_id=record.request_id
+    )
     await _authenticate(context, db, request)
     if context._actor is None:
         record.auth_failed = True
