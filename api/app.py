@@ -1,5 +1,9 @@
-"""The ASGI application: Starlette routes (`/graphql`, `/healthz`) and the lifespan that owns
-the database. Stateless apart from the connection pool, so any number of workers can run."""
+"""The ASGI application: Starlette routes (`/graphql`, `/healthz`, `/metrics`) and the lifespan
+that owns the database. Stateless apart from the connection pool (the write budgets live in Redis
+when CLAIMSDB_REDIS_URL is set), so any number of workers can run.
+
+Middleware, outermost first: the OpenTelemetry request span (CLAIMSDB_OTEL=true), the request id
+and the request's log line and metrics (api/observability), CORS, the HTTP limits."""
 
 from __future__ import annotations
 
@@ -34,9 +38,15 @@ from api.http.graphql_over_http import finish_response, refusal_status, shape_re
 from api.http.layers import HttpLayers
 from api.http.static import CachedStaticFiles
 from api.limits_http import HttpLimits
+from api.observability import metrics as prometheus
+from api.observability.logs import configure_logging
+from api.observability.middleware import ObserveRequests
+from api.observability.request import count_sql_statements
+from api.observability.tracing import Tracing, provider_from_environment
 from api.settings import Settings
 from api.store.db import Database, database_outage
 from api.store.errors import DatabaseUnavailable
+from api.store.queries.audit_chain import audit_chain_length
 
 # GraphiQL's JavaScript and CSS, vendored from npm (api/static/graphiql/README.md) and served at
 # GRAPHIQL_STATIC_PATH, so the page works without internet access.
@@ -164,18 +174,39 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return HTMLResponse(localize_graphiql_html(graphiql_page(self.graphql_ide_html), prefix))
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
-    """The app; pass `database` to share one (tests), else the lifespan opens its own."""
+def _sqlite_file(settings: Settings) -> bool:
+    database = settings.url.database
+    return bool(database) and database != ":memory:" and not str(database).startswith("file:")
+
+
+def create_app(
+    settings: Settings | None = None, database: Database | None = None, tracer_provider: Any = None
+) -> Starlette:
+    """The app; pass `database` to share one (tests), else the lifespan opens its own.
+    `tracer_provider` (tests: an in-memory exporter) replaces the one built from the OTEL_*
+    variables when CLAIMSDB_OTEL is on."""
     settings = settings or Settings()
+    configure_logging(settings.log_format)
+    count_sql_statements()
+    tracing = Tracing(tracer_provider or provider_from_environment()) if settings.otel else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.db = database or Database(settings)
+        if database is None:
+            pool = prometheus.metered_pool_options(settings.is_sqlite, _sqlite_file(settings))
+            app.state.db = Database(settings, **(pool if settings.metrics else {}))
+        else:
+            app.state.db = database
+        if tracing is not None:
+            tracing.instrument(app.state.db.engine)
         try:
             yield
         finally:
+            if tracing is not None:
+                tracing.uninstrument()
             if database is None:
                 await app.state.db.dispose()
+            prometheus.worker_exiting()
 
     async def healthz(request: Request) -> Response:
         db: Database = request.app.state.db
@@ -193,15 +224,34 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             )
         return JSONResponse({"status": "ok"})
 
+    async def metrics(request: Request) -> Response:
+        """Prometheus' text format, with the audit chain's length read now (left out, and the
+        rest still served, when the database cannot answer)."""
+        length = None
+        try:
+            async with request.app.state.db.read() as session:
+                length = await audit_chain_length(session)
+        except Exception as exc:  # noqa: BLE001 - a scrape must not fail because the database does
+            if database_outage(exc) is None:
+                _log.exception("reading the audit chain's length for /metrics failed")
+        return Response(prometheus.exposition(length), media_type=prometheus.CONTENT_TYPE)
+
     graphql = GraphQLEndpoint(settings)
     middleware = []
+    if tracing is not None:
+        middleware.append(Middleware(tracing.middleware_class, **tracing.middleware_options))
+    middleware.append(
+        Middleware(ObserveRequests, metrics=settings.metrics, tracer=tracing.tracer if tracing else None)
+    )
     if settings.cors_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+                allow_headers=settings.cors_allow_headers,
+                expose_headers=settings.cors_expose_headers,
+                max_age=settings.cors_max_age_seconds,
             )
         )
     # Gzip and persisted queries (api/http/layers.py): before the limits, which see the document.
@@ -215,12 +265,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             anonymous_write_rate_per_minute=settings.anonymous_write_rate_per_minute,
             max_batch_operations=settings.max_batch_operations,
             max_query_tokens=settings.max_query_tokens,
+            redis_url=settings.redis_url,
+            redis_key_prefix=settings.redis_key_prefix,
         )
     )
     routes: list[Route | Mount] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
     ]
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics))
     if settings.graphiql:
         routes.append(
             Mount(

@@ -7,16 +7,22 @@ broken seed file) print one line on standard error and exit with status 1, never
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
+from enum import Enum
+from importlib import metadata
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -27,23 +33,108 @@ from api.store.errors import DatabaseBusy, StoreError
 from api.store.seeding import SeedError, load_seeds
 from schema.enums import Role
 
-app = typer.Typer(
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+# typer (since 0.2x) carries its own copy of click, whose UsageError is BadParameter's base class.
+UsageError: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def _usage_error(exc: Any) -> NoReturn:
+    """A mistake on the command line, as one line (like every error a user can cause) naming
+    the command's --help, and exit status 1."""
+    command = exc.ctx.command_path if exc.ctx is not None else "claimsdb"
+    message = exc.format_message().replace("Value error, ", "")  # pydantic's prefix, in typer's coercion
+    err.print(
+        f"[bold red]error:[/] {escape(message)} (see `{command} --help`)", highlight=False, soft_wrap=True
+    )
+    raise typer.Exit(1)
+
+
+def _plain_help(params: list[Any]) -> list[Any]:
+    """Help that names what a value is (PORT, URL; the declarations give most metavars) instead
+    of its Python type (<int>, <str>), and shows nothing for flags (<bool>, --help's too)."""
+    for param in params:
+        if param.metavar is None:
+            param.metavar = "" if getattr(param, "is_flag", False) else (param.name or "value").upper()
+        if getattr(param, "param_type_name", "") == "argument" and hasattr(param, "display_type_rich"):
+            # An argument's type column (its name says what it is already).
+            param.display_type_rich = _no_type
+    return params
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+class Command(typer.core.TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_help(super().get_params(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as exc:
+            _usage_error(exc)
+
+
+class Group(typer.core.TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_help(super().get_params(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as exc:
+            _usage_error(exc)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:
+            _usage_error(exc)
+
+
+def _typer(help: str, **options: Any) -> typer.Typer:
+    return typer.Typer(help=help, cls=Group, no_args_is_help=True, add_completion=False, **options)
+
+
+app = _typer(
+    "A claims-and-evidence database for neuroimmunology research.",
     name="claimsdb",
-    help="A claims-and-evidence database for neuroimmunology research.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
-db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
-users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_help=True)
-audit_app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
+db_app = _typer("Create and migrate the database.")
+users_app = _typer("Manage users and their API tokens.")
+audit_app = _typer("Check the audit log.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
+
+def version() -> str:
+    try:
+        return metadata.version("claimsdb")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"claimsdb {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """A claims-and-evidence database for neuroimmunology research."""
 
 
 class CliError(Exception):
@@ -51,7 +142,7 @@ class CliError(Exception):
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -63,8 +154,13 @@ def _settings() -> Settings:
     except SettingsError as exc:
         raise CliError(str(exc)) from None
     except ValidationError as exc:  # pydantic wraps the SettingsError raised by a validator
-        message = str(exc.errors()[0].get("msg", exc))
-        raise CliError(message.removeprefix("Value error, ")) from None
+        error = exc.errors()[0]
+        message = str(error.get("msg", exc)).removeprefix("Value error, ")
+        field = str(error["loc"][0]) if error.get("loc") else ""
+        variable = f"CLAIMSDB_{field.upper()}"
+        if field and variable not in message:
+            message = f"{variable}: {message}"
+        raise CliError(message) from None
 
 
 def _describe_db_error(exc: Exception, settings: Settings | None) -> str:
@@ -106,8 +202,10 @@ def run(fn: Callable[[], T]) -> T:
         raise _fail(_describe_db_error(exc, settings)) from None
 
 
-def _with_db(body: Callable[[Database], Awaitable[T]], *, require_head: bool = True) -> T:
-    settings = _settings()
+def _with_db(
+    body: Callable[[Database], Awaitable[T]], *, require_head: bool = True, settings: Settings | None = None
+) -> T:
+    settings = settings or _settings()
 
     async def main() -> T:
         db = Database(settings)
@@ -133,30 +231,34 @@ async def ensure_migrated(db: Database) -> None:
 # --- db -----------------------------------------------------------------------------------
 
 
-@db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+@db_app.command("upgrade", cls=Command)
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(metavar="REVISION", help="Target revision.")] = "head",
+) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
     run(lambda: migrations.upgrade(_settings(), revision))
     out.print(f"database at revision {revision}")
 
 
-@db_app.command("downgrade")
+@db_app.command("downgrade", cls=Command)
 def db_downgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base.")],
+    revision: Annotated[str, typer.Argument(metavar="REVISION", help="Target revision, e.g. base.")],
 ) -> None:
     """Migrate the database down to REVISION ('base' removes every table)."""
     run(lambda: migrations.downgrade(_settings(), revision))
     out.print(f"database at revision {revision}")
 
 
-@db_app.command("current")
+@db_app.command("current", cls=Command)
 def db_current() -> None:
     """Show the database's revision."""
     run(lambda: migrations.current(_settings()))
 
 
-@db_app.command("revision")
-def db_revision(message: Annotated[str, typer.Argument(help="What the migration does.")]) -> None:
+@db_app.command("revision", cls=Command)
+def db_revision(
+    message: Annotated[str, typer.Argument(metavar="MESSAGE", help="What the migration does.")],
+) -> None:
     """Autogenerate a migration from the models (review it before committing)."""
     run(lambda: migrations.revision(_settings(), message))
 
@@ -164,7 +266,7 @@ def db_revision(message: Annotated[str, typer.Argument(help="What the migration 
 # --- seed ---------------------------------------------------------------------------------
 
 
-@app.command("seed")
+@app.command("seed", cls=Command)
 def seed() -> None:
     """Load the curated seeds (seeds/*.yaml); loading twice adds nothing."""
 
@@ -182,26 +284,31 @@ def seed() -> None:
 # --- users --------------------------------------------------------------------------------
 
 
-def _role(value: str) -> Role:
-    try:
-        return Role(value.upper())
-    except ValueError:
-        choices = ", ".join(r.value.lower() for r in Role)
-        raise CliError(f"unknown role '{value}'; choose one of {choices}") from None
+# The roles as the command line spells them (lower case; any case is accepted).
+RoleName = Enum("RoleName", {r.value.lower(): r.value.lower() for r in Role}, type=str)  # type: ignore[misc]
 
 
-@users_app.command("add")
+@users_app.command("add", cls=Command)
 def users_add(
-    name: str,
-    role: Annotated[str, typer.Option(help="reader, curator, reviewer or admin")] = "reader",
-    orcid: Annotated[str | None, typer.Option(help="ORCID iD, e.g. 0000-0002-1825-0097")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user's name (unique).")],
+    role: Annotated[
+        RoleName,  # type: ignore[valid-type]
+        typer.Option(
+            case_sensitive=False,
+            metavar="ROLE",
+            help="reader, curator, reviewer or admin (each may do what the ones before it may).",
+        ),
+    ] = RoleName("reader"),  # type: ignore[assignment]
+    orcid: Annotated[
+        str | None, typer.Option(metavar="ORCID", help="ORCID iD, e.g. 0000-0002-1825-0097")
+    ] = None,
 ) -> None:
     """Create a user; the last line printed is their API token (shown only this once)."""
     from api.store.commands.users import create_user
     from schema.users import Actor
 
     def body() -> str:
-        chosen = _role(role)
+        chosen = Role(role.value.upper())
 
         async def go(db: Database) -> str:
             async with db.write(Actor(None, "cli", Role.ADMIN)) as w:
@@ -211,11 +318,11 @@ def users_add(
         return _with_db(go)
 
     token = run(body)
-    err.print(f"created {role.lower()} '{name}'; keep this token, it is not stored:")
+    err.print(f"created {role.value} '{name}'; keep this token, it is not stored:")
     print(token)
 
 
-@users_app.command("list")
+@users_app.command("list", cls=Command)
 def users_list() -> None:
     """List users with their roles and whether they are active."""
     from schema.tables import ApiToken, User
@@ -239,8 +346,8 @@ def users_list() -> None:
     out.print(table)
 
 
-@users_app.command("revoke")
-def users_revoke(name: str) -> None:
+@users_app.command("revoke", cls=Command)
+def users_revoke(name: Annotated[str, typer.Argument(metavar="NAME")]) -> None:
     """Deactivate a user and revoke all their tokens."""
     from api.store.commands.users import revoke_user
     from schema.users import Actor
@@ -256,7 +363,7 @@ def users_revoke(name: str) -> None:
 # --- audit --------------------------------------------------------------------------------
 
 
-@audit_app.command("verify")
+@audit_app.command("verify", cls=Command)
 def audit_verify() -> None:
     """Walk the audit log's hash chain; exit 1 naming the first bad event if it is broken."""
     from api.store.audit import verify_log
@@ -277,7 +384,7 @@ def audit_verify() -> None:
 # --- schema -------------------------------------------------------------------------------
 
 
-@app.command("export-schema")
+@app.command("export-schema", cls=Command)
 def export_schema() -> None:
     """Print the GraphQL schema (SDL); api/schema.graphql is this output, committed."""
     from api.graphql.schema import build_schema
@@ -289,79 +396,227 @@ def export_schema() -> None:
 # --- serve --------------------------------------------------------------------------------
 
 
-@app.command("serve")
+async def _is_empty(db: Database) -> bool:
+    from schema.tables import Source
+
+    async with db.read() as session:
+        return await session.scalar(sa.select(Source.id).limit(1)) is None
+
+
+def prepare_database(settings: Settings, *, demo: bool = False) -> str:
+    """What `claimsdb serve` does before serving: migrate the database, and load the curated
+    seeds only into an empty database that is the default embedded one (a first run from a
+    checkout) or when asked to (--demo); any other database (production's) is never seeded.
+    Returns what was done, as one line for the operator."""
+    migrations.upgrade(settings)
+    seed = demo or settings.is_default_database
+    if not settings.seeds_dir.is_dir():
+        seed = False
+
+    async def go(db: Database) -> str:
+        if not await _is_empty(db):
+            return "database migrated"
+        if not seed:
+            return (
+                "database migrated; it is empty and was not seeded (only the default embedded database "
+                "is seeded by itself; pass --demo to load the demo seeds)"
+            )
+        report = await load_seeds(db, settings.seeds_dir)
+        return f"database migrated; seeded an empty database with the demo seeds: {report.total_created} rows"
+
+    return _with_db(go, settings=settings)
+
+
+def _check_serving_settings(settings: Settings) -> None:
+    """Settings that only fail once the server runs, checked before it starts, as one line."""
+    from api.rate_limits import redis_storage
+
+    if settings.redis_url:
+        redis_storage(settings.redis_url, settings.redis_key_prefix)
+    if settings.otel:
+        from api.observability.tracing import _exporters, check_available
+
+        check_available()
+        _exporters()
+
+
+def _metrics_directory(workers: int) -> Callable[[], None]:
+    """With several workers, prometheus-client's multiprocess mode: a directory for the workers'
+    value files, set before they start (a fresh one, removed at exit; or PROMETHEUS_MULTIPROC_DIR,
+    whose old value files are removed, as prometheus-client requires between runs). Returns the
+    clean-up to run when the server stops."""
+    from api.observability.metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for old in Path(given).glob("*.db"):
+            old.unlink()
+        return lambda: None
+    if workers <= 1:
+        return lambda: None
+    directory = tempfile.mkdtemp(prefix="claimsdb-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    return lambda: shutil.rmtree(directory, ignore_errors=True)
+
+
+def uvicorn_options(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    proxy_headers: bool,
+    forwarded_allow_ips: str,
+) -> dict[str, Any]:
+    """uvicorn.run's arguments. The request log is ours (one line per request, in the
+    CLAIMSDB_LOG_FORMAT), so uvicorn's access log is off and its own messages use our format.
+    X-Forwarded-For/-Proto are believed only with --proxy-headers, and only from
+    --forwarded-allow-ips (uvicorn alone would trust them from 127.0.0.1 by default)."""
+    from api.observability.logs import uvicorn_log_config
+
+    return {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "proxy_headers": proxy_headers,
+        "forwarded_allow_ips": forwarded_allow_ips if proxy_headers else None,
+        "access_log": False,
+        "log_config": uvicorn_log_config(settings.log_format),
+    }
+
+
+@app.command("serve", cls=Command)
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            min=1,
+            help="Worker processes. Set CLAIMSDB_REDIS_URL so they share the write rate limits.",
+        ),
+    ] = 1,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-headers",
+            help="Behind a reverse proxy: take the client's address and scheme from X-Forwarded-For "
+            "and X-Forwarded-Proto (sent by --forwarded-allow-ips only).",
+        ),
+    ] = False,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            metavar="IPS",
+            help="Comma-separated addresses or networks of the proxies to believe, or '*' for any.",
+        ),
+    ] = "127.0.0.1",
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load the demo seeds into an empty database, whichever it is.")
+    ] = False,
 ) -> None:
-    """Run the server. A new or empty database is migrated and seeded first."""
+    """Run the server (the database is migrated first).
+
+    Only an empty default embedded database, or any empty one with --demo, gets the demo seeds."""
     import uvicorn
 
-    def prepare() -> None:
+    def prepare() -> dict[str, Any]:
         settings = _settings()
-        migrations.upgrade(settings)
+        _check_serving_settings(settings)
+        err.print(prepare_database(settings, demo=demo))
+        return uvicorn_options(
+            settings,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
 
-        async def seed_if_empty(db: Database) -> None:
-            from schema.tables import Source
-
-            async with db.read() as session:
-                has_data = await session.scalar(sa.select(Source.id).limit(1))
-            if has_data is None and settings.seeds_dir.is_dir():
-                report = await load_seeds(db, settings.seeds_dir)
-                err.print(f"seeded an empty database: {report.total_created} rows")
-
-        _with_db(seed_if_empty)
-
-    run(prepare)
-    err.print(f"claimsdb on http://{host}:{port}/graphql")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    options = run(prepare)
+    clean_up = _metrics_directory(workers)
+    err.print(f"claimsdb on http://{host}:{port}/graphql ({workers} worker{'s' if workers > 1 else ''})")
+    try:
+        uvicorn.run("api.app:create_app", **options)
+    finally:
+        clean_up()
 
 
 # --- bench --------------------------------------------------------------------------------
 
+# Modules of the `bench` extra (pyproject.toml); bench/ imports them.
+BENCH_MODULES = ("httpx", "pyinstrument")
+BENCH_HINT = "pip install 'claimsdb[bench]'"
 
-@app.command("bench")
+
+def _missing_modules(names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if importlib.util.find_spec(name) is None]
+
+
+@app.command("bench", cls=Command)
 def bench(
     claims: Annotated[
-        int, typer.Option(help="Claims to generate (or reuse when there are enough).")
-    ] = 1_000_000,
+        int,
+        typer.Option(
+            metavar="N",
+            help="Claims to generate (or reuse when there are enough); bench/RESULTS.md uses 1000000.",
+        ),
+    ] = 10_000,
     scenarios: Annotated[
-        str | None, typer.Option(help="Comma-separated scenarios: Q1,Q2,Q3,Q4,Q5,M1 (default: all).")
+        str | None,
+        typer.Option(metavar="LIST", help="Comma-separated scenarios: Q1,Q2,Q3,Q4,Q5,M1 (default: all)."),
     ] = None,
     database: Annotated[
-        str | None, typer.Option(help="Benchmark this database only (SQLite or PostgreSQL URL).")
+        str | None,
+        typer.Option(metavar="URL", help="Benchmark this database only (SQLite or PostgreSQL URL)."),
     ] = None,
     postgres: Annotated[
         str | None,
         typer.Option(
-            help="PostgreSQL server URL; default CLAIMSDB_TEST_POSTGRES_URL. Uses claimsdb_bench_* there."
+            metavar="URL",
+            help="PostgreSQL server URL; default CLAIMSDB_TEST_POSTGRES_URL. Uses claimsdb_bench_* there.",
         ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-    repetitions: Annotated[int, typer.Option(help="In-process runs per measurement (at most).")] = 30,
-    seconds: Annotated[float, typer.Option(help="In-process time budget per measurement.")] = 20.0,
+    repetitions: Annotated[
+        int, typer.Option(metavar="N", help="In-process runs per measurement (at most).")
+    ] = 30,
+    seconds: Annotated[
+        float, typer.Option(metavar="SECONDS", help="In-process time budget per measurement.")
+    ] = 20.0,
     http: Annotated[bool, typer.Option(help="Also measure over HTTP (uvicorn).")] = True,
-    http_requests: Annotated[int, typer.Option(help="Requests per HTTP concurrency level (at most).")] = 300,
-    http_seconds: Annotated[float, typer.Option(help="Seconds per HTTP concurrency level (at most).")] = 15.0,
+    http_requests: Annotated[
+        int, typer.Option(metavar="N", help="Requests per HTTP concurrency level (at most).")
+    ] = 300,
+    http_seconds: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds per HTTP concurrency level (at most).")
+    ] = 15.0,
     peer: Annotated[
         bool, typer.Option(help="Compare with PostGraphile on PostgreSQL (needs node, npm).")
     ] = True,
-    seed: Annotated[int, typer.Option(help="Seed of the data generator.")] = 20240611,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed of the data generator.")] = 20240611,
     data_dir: Annotated[
-        str | None, typer.Option(help="Where the SQLite data and server logs go (default: a temp dir).")
+        str | None,
+        typer.Option(metavar="DIR", help="Where the SQLite data and server logs go (default: a temp dir)."),
     ] = None,
 ) -> None:
     """Benchmark the API on generated data (bench/): ratios to hand-written SQL, in one run."""
-    from pathlib import Path
-
     from api.settings import PROJECT_ROOT
 
     if not (PROJECT_ROOT / "bench" / "harness.py").is_file():
         raise _fail("claimsdb bench runs from a source checkout (bench/ is not installed with the package)")
+    missing = _missing_modules(BENCH_MODULES)
+    if missing:
+        raise _fail(f"claimsdb bench needs its extra ({', '.join(missing)} missing): {BENCH_HINT}")
     if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))
-    from bench.harness import command
+    try:
+        from bench.harness import command
+    except ModuleNotFoundError as exc:  # a dependency of bench/ the list above does not name
+        raise _fail(f"claimsdb bench needs its extra ({exc.name} missing): {BENCH_HINT}") from None
 
     status = command(
         claims=claims, scenarios=scenarios, database=database, postgres=postgres, json_output=json_output,

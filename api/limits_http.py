@@ -12,15 +12,19 @@
   argument holding one failed its query with an internal error there), so a NUL in the variables
   or in a string literal of the document (POST body or GET query string) is answered 200 with a
   BAD_USER_INPUT GraphQL error naming where it is, before anything runs.
-- Write rate: a POST to /graphql that runs a mutation takes one token per mutation from an
-  in-memory token bucket: one per API token (`write_rate_per_minute`) and one per client address
-  for requests without a token (`anonymous_write_rate_per_minute`). A write whose token turns out
-  to be invalid (the answer says UNAUTHENTICATED) is also charged to its address, and a token
-  request is refused while its address has no tokens left, so guessing tokens is rate-limited
-  too. An empty bucket answers 429 with `Retry-After` and a JSON error body.
+- Write rate: a POST to /graphql that runs a mutation spends one write per mutation from a
+  budget (api/rate_limits.py): one per API token (`write_rate_per_minute`) and one per client
+  address for requests without a token (`anonymous_write_rate_per_minute`). A write whose token
+  turns out to be invalid is also charged to its address, once per distinct token (the GraphQL
+  context marks such a request in the ASGI scope: api/observability/request.py), and a request
+  with a token is refused while its address has no writes left, so guessing tokens is limited
+  too, while a client that keeps sending one stale token cannot use up its address's budget and
+  lock out the valid tokens behind the same address. Every write's answer carries
+  `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; a spent budget answers 429 with
+  `Retry-After` and a JSON error body.
 
-The buckets live in process memory: with several workers each worker has its own, so the limit
-is per worker. At scale a shared limiter belongs in front of the API (a reverse proxy).
+The budgets live in Redis when CLAIMSDB_REDIS_URL is set (shared by every worker and host), else
+in each worker's memory.
 
 Whether a request is a write is decided cheaply: only POST /graphql bodies whose text contains
 "mutation" are parsed (graphql-core's parser, cached, with the same token limit as the schema),
@@ -30,9 +34,6 @@ and only the operation that would run is looked at. Queries are never limited he
 from __future__ import annotations
 
 import hashlib
-import math
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from email.message import Message
 from functools import lru_cache
@@ -52,6 +53,9 @@ from graphql import (
     visit,
 )
 
+from api.observability.request import record_for
+from api.rate_limits import Budget, Standing, WriteBudgets
+
 Scope = MutableMapping[str, Any]
 ASGIMessage = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[ASGIMessage]]
@@ -59,10 +63,6 @@ Send = Callable[[ASGIMessage], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 GRAPHQL_PATH = "/graphql"
-# Most buckets a limiter keeps; beyond it, full (idle) buckets are dropped first, then the oldest.
-MAX_BUCKETS = 10_000
-# What an answer to a write with a bad token contains (the error code from build_context).
-_UNAUTHENTICATED = b'"UNAUTHENTICATED"'
 
 
 def error_body(message: str, code: str, **extensions: Any) -> bytes:
@@ -86,55 +86,6 @@ async def send_json(
         }
     )
     await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-class TokenBucket:
-    """Buckets of `capacity` tokens, refilled at `capacity` per minute, one per key."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-
-    def _level(self, key: str, now: float) -> float:
-        entry = self._buckets.get(key)
-        if entry is None:
-            return self.capacity
-        tokens, then = entry
-        return min(self.capacity, tokens + (now - then) * self.rate)
-
-    def wait(self, key: str, cost: float = 1.0) -> float:
-        """Seconds until `cost` tokens are there (0 when they are), without taking any."""
-        level = self._level(key, self.clock())
-        if level >= cost:
-            return 0.0
-        if cost > self.capacity:
-            return 60.0
-        return (cost - level) / self.rate
-
-    def take(self, key: str, cost: float = 1.0, *, force: bool = False) -> float:
-        """Take `cost` tokens: 0 when taken, else the seconds to wait (nothing taken). `force`
-        takes them anyway (the bucket may go below zero): a charge for something already done."""
-        now = self.clock()
-        level = self._level(key, now)
-        if level < cost and not force:
-            return self.wait(key, cost)
-        self._buckets[key] = (level - cost, now)
-        self._buckets.move_to_end(key)
-        self._prune(now)
-        return 0.0
-
-    def _prune(self, now: float) -> None:
-        if len(self._buckets) <= MAX_BUCKETS:
-            return
-        for key in [k for k in self._buckets if self._level(k, now) >= self.capacity]:
-            del self._buckets[key]
-        while len(self._buckets) > MAX_BUCKETS:
-            self._buckets.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._buckets)
 
 
 @lru_cache(maxsize=256)
@@ -312,18 +263,20 @@ class HttpLimits:
         anonymous_write_rate_per_minute: int,
         max_batch_operations: int = 0,
         max_query_tokens: int = 5000,
-        clock: Callable[[], float] = time.monotonic,
+        redis_url: str | None = None,
+        redis_key_prefix: str = "claimsdb",
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_batch = max_batch_operations
         self.max_tokens = max_query_tokens
-        self.per_token = TokenBucket(write_rate_per_minute, clock) if write_rate_per_minute > 0 else None
+        self.per_token = Budget("token", write_rate_per_minute) if write_rate_per_minute > 0 else None
         self.per_address = (
-            TokenBucket(anonymous_write_rate_per_minute, clock)
+            Budget("address", anonymous_write_rate_per_minute)
             if anonymous_write_rate_per_minute > 0
             else None
         )
+        self.budgets = WriteBudgets(redis_url, redis_key_prefix)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -371,35 +324,32 @@ class HttpLimits:
         address = client[0] if client else "unknown"
         authorization = _header(scope, b"authorization")
         if authorization is None:
-            if self.per_address is not None:
-                wait = self.per_address.take(address, writes)
-                if wait:
-                    await self._too_many(send, wait, self.per_address.capacity, "address")
-                    return
-            await self.app(scope, receive, send)
+            if self.per_address is None:
+                await self.app(scope, receive, send)
+                return
+            if not await self.budgets.take(self.per_address, address, writes):
+                await self._too_many(scope, send, self.per_address, address, writes)
+                return
+            standing = await self.budgets.standing(self.per_address, address)
+            await self.app(scope, receive, _with_rate_headers(send, standing))
             return
         token_key = hashlib.sha256(authorization.encode()).hexdigest()  # no raw token in memory
-        if self.per_address is not None:
-            wait = self.per_address.wait(address)
-            if wait:  # this address has used up its failed-authentication allowance
-                await self._too_many(send, wait, self.per_address.capacity, "address")
-                return
+        if self.per_address is not None and not await self.budgets.has_room(self.per_address, address):
+            # This address has used up its failed-authentication allowance.
+            await self._too_many(scope, send, self.per_address, address, 1)
+            return
+        standing = None
         if self.per_token is not None:
-            wait = self.per_token.take(token_key, writes)
-            if wait:
-                await self._too_many(send, wait, self.per_token.capacity, "token")
+            if not await self.budgets.take(self.per_token, token_key, writes):
+                await self._too_many(scope, send, self.per_token, token_key, writes)
                 return
-        failed = False
-
-        async def watch(message: ASGIMessage) -> None:
-            nonlocal failed
-            if message["type"] == "http.response.body" and _UNAUTHENTICATED in message.get("body", b""):
-                failed = True
-            await send(message)
-
-        await self.app(scope, receive, watch)
-        if failed and self.per_address is not None:
-            self.per_address.take(address, 1, force=True)
+            standing = await self.budgets.standing(self.per_token, token_key)
+        await self.app(scope, receive, _with_rate_headers(send, standing) if standing else send)
+        if self.per_address is not None and record_for(scope).auth_failed:
+            # Charged once per distinct bad token: a guesser pays for every guess, a client
+            # resending one stale token pays once.
+            if await self.budgets.first_time("failed-token", address, token_key):
+                await self.budgets.take(self.per_address, address)
 
     async def _read(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -455,17 +405,44 @@ class HttpLimits:
             ),
         )
 
-    @staticmethod
-    async def _too_many(send: Send, wait: float, per_minute: float, per: str) -> None:
-        seconds = max(1, math.ceil(wait))
+    async def _too_many(self, scope: Scope, send: Send, budget: Budget, key: str, writes: int) -> None:
+        record_for(scope).rate_limited = budget.per
+        standing = await self.budgets.standing(budget, key)
+        if writes > budget.per_minute:  # a batch larger than the whole budget never fits
+            message = (
+                f"too many writes: this request runs {writes} mutations and at most "
+                f"{budget.per_minute} a minute are allowed per {budget.per}; send fewer at a time"
+            )
+            seconds = 60
+        else:
+            seconds = max(1, standing.reset_seconds)
+            message = (
+                f"too many writes: at most {budget.per_minute} mutations a minute per {budget.per}; "
+                f"retry after {seconds} s"
+            )
         await send_json(
             send,
             429,
-            error_body(
-                f"too many writes: at most {int(per_minute)} mutations a minute per {per}; "
-                f"retry after {seconds} s",
-                "RATE_LIMITED",
-                retryAfter=seconds,
-            ),
-            [(b"retry-after", str(seconds).encode())],
+            error_body(message, "RATE_LIMITED", retryAfter=seconds),
+            [(b"retry-after", str(seconds).encode()), *_rate_headers(standing)],
         )
+
+
+def _rate_headers(standing: Standing) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"ratelimit-limit", str(standing.limit).encode()),
+        (b"ratelimit-remaining", str(standing.remaining).encode()),
+        (b"ratelimit-reset", str(standing.reset_seconds).encode()),
+    ]
+
+
+def _with_rate_headers(send: Send, standing: Standing) -> Send:
+    """`send`, adding the budget's RateLimit-* headers to the response."""
+    extra = _rate_headers(standing)
+
+    async def sending(message: ASGIMessage) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*(message.get("headers") or ()), *extra]}
+        await send(message)
+
+    return sending

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,35 @@ def normalize_database_url(raw: str) -> URL:
     return url.set(drivername=drivername)
 
 
+# CORS defaults: what the API reads from a browser, and what a browser's script may read back
+# (rate-limit state, when to retry, the request id to quote in a bug report).
+DEFAULT_CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-Id")
+DEFAULT_CORS_EXPOSE_HEADERS = (
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "X-Request-Id",
+)
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def normalize_redis_url(raw: str) -> str:
+    """The `limits` library's spelling of a Redis URL (async+redis://...), from the one Redis
+    clients use (redis://host:port/db, rediss:// for TLS, unix:///path)."""
+    url = raw.strip()
+    if url.startswith("async+"):
+        url = url.removeprefix("async+")
+    if not url.startswith(_REDIS_SCHEMES):
+        raise SettingsError(
+            f"CLAIMSDB_REDIS_URL '{raw}' is not a Redis URL; expected e.g. redis://127.0.0.1:6379/0 "
+            "(rediss:// for TLS, unix:///path/to/redis.sock)"
+        )
+    if url.startswith("unix://"):
+        return "async+redis+unix://" + url.removeprefix("unix://")
+    return "async+" + url
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLAIMSDB_", extra="ignore")
 
@@ -69,20 +99,45 @@ class Settings(BaseSettings):
     graphiql: bool = True
     # Origins allowed to call the API from a browser (CORS), e.g. ["https://app.example.org"].
     cors_origins: list[str] = []
+    # Request headers a browser may send, and response headers its scripts may read (CORS).
+    cors_allow_headers: list[str] = list(DEFAULT_CORS_ALLOW_HEADERS)
+    cors_expose_headers: list[str] = list(DEFAULT_CORS_EXPOSE_HEADERS)
+    # How long a browser may cache a preflight answer.
+    cors_max_age_seconds: int = Field(default=600, ge=0)
     # HTTP limits (api/limits_http.py). A larger request body is answered 413.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Mutations a minute per API token, and per client address for requests without a valid
-    # token (failed authentication counts too); 0 turns the limit off. The buckets are per worker.
+    # token (failed authentication counts too); 0 turns the limit off. Shared by every worker and
+    # host through Redis when `redis_url` is set, else kept in each worker's memory.
     write_rate_per_minute: int = Field(default=120, ge=0)
     anonymous_write_rate_per_minute: int = Field(default=60, ge=0)
     # Operations in one batched request (a JSON array body); 0 refuses batches.
     max_batch_operations: int = Field(default=0, ge=0, le=20)
+    # Redis for the write budgets (api/rate_limits.py), e.g. redis://127.0.0.1:6379/0; keys start
+    # with `redis_key_prefix`, so several deployments (or test runs) can share one server.
+    redis_url: str | None = None
+    redis_key_prefix: str = Field(default="claimsdb", min_length=1, max_length=100)
+
+    # Operations (api/observability): one log line per request on standard output, as JSON or
+    # as text; /metrics in Prometheus' format; OpenTelemetry traces (the `otel` extra; exporter,
+    # endpoint, sampler and service name from the standard OTEL_* variables).
+    log_format: Literal["json", "text"] = "json"
+    metrics: bool = True
+    otel: bool = False
 
     @field_validator("database_url")
     @classmethod
     def _valid_url(cls, value: str) -> str:
         normalize_database_url(value)
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _valid_redis_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        normalize_redis_url(value)
+        return value.strip()
 
     @cached_property
     def url(self) -> URL:
@@ -92,11 +147,21 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
+    @property
+    def is_default_database(self) -> bool:
+        """True for the embedded database the program uses with no set-up (the default URL, or
+        another spelling of the same file): the only one `claimsdb serve` seeds by itself."""
+        default = normalize_database_url(type(self).model_fields["database_url"].default)
+        if not self.is_sqlite or not self.url.database or self.url.database.startswith("file:"):
+            return False
+        assert default.database is not None
+        return Path(self.url.database).resolve() == Path(default.database).resolve()
+
     # --- clients (api/http): persisted queries, HTTP caching -------------------------------------
     # Apollo's automatic persisted queries (documents registered by hash at run time).
     apq: bool = True
-    # Where registered APQ documents live: Redis (shared by every worker), else each worker's memory.
-    redis_url: str | None = None
+    # Registered APQ documents live in Redis when `redis_url` (above) is set, shared by every
+    # worker; else in each worker's memory.
     apq_ttl_seconds: int = Field(default=86400, ge=1)
     # A trusted-documents manifest (graphql-codegen's persisted-documents.json); with
     # persisted_only, only its documents may run.
@@ -119,8 +184,4 @@ class Settings(BaseSettings):
                 load_manifest(self.persisted_documents)
             except ManifestError as exc:
                 raise SettingsError(f"CLAIMSDB_PERSISTED_DOCUMENTS: {exc}") from None
-        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError(
-                f"CLAIMSDB_REDIS_URL '{self.redis_url}' is not a Redis URL; expected e.g. redis://127.0.0.1:6379/0"
-            )
         return self

@@ -14,7 +14,7 @@ from curation_helpers import build_world, counts, mutation_document
 from graphql_client import production_settings
 
 from api.app import create_app
-from api.limits_http import TokenBucket, count_writes, inspect_body
+from api.limits_http import count_writes, inspect_body
 from api.settings import Settings
 from api.store.db import Database
 
@@ -221,34 +221,6 @@ def test_defaults_are_documented_and_safe() -> None:
 
 
 # --- the pieces ---------------------------------------------------------------------------------
-
-
-def test_token_bucket_refills_over_time() -> None:
-    now = [1000.0]
-    bucket = TokenBucket(60, clock=lambda: now[0])  # one a second
-    for _ in range(60):
-        assert bucket.take("k") == 0
-    wait = bucket.take("k")
-    assert 0 < wait <= 1.0
-    now[0] += 0.5
-    assert bucket.take("k") == pytest.approx(0.5)
-    now[0] += 0.5
-    assert bucket.take("k") == 0
-    assert bucket.take("other") == 0
-    assert bucket.take("big", 61) == 60.0  # more than the bucket holds: never
-    # force charges even an empty bucket (failed authentication, counted after the fact)
-    assert bucket.take("k", force=True) == 0 and bucket.wait("k") > 1.0
-
-
-def test_token_bucket_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    import api.limits_http
-
-    monkeypatch.setattr(api.limits_http, "MAX_BUCKETS", 100)
-    now = [0.0]
-    bucket = TokenBucket(10, clock=lambda: now[0])
-    for n in range(1000):
-        bucket.take(f"key{n}")
-    assert len(bucket) <= 100
 
 
 @pytest.mark.parametrize(

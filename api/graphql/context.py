@@ -1,14 +1,21 @@
-"""The per-request context: database, settings, who is asking, loaders."""
+"""The per-request context: database, settings, who is asking, loaders.
+
+Over HTTP it also fills in the request's record (api/observability/request.py), which the HTTP
+layer shares through the ASGI scope: the request id (the client's X-Request-Id or a new one, the
+id the store writes on the request's audit events and the response echoes), the user for the
+request's log line, and whether the request carried a token that is not valid (the write rate
+limit charges such a request to its address).
+"""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
 from api.graphql.errors import unauthenticated
 from api.graphql.loaders import Loaders
+from api.observability.request import new_request_id, record_for
 from api.settings import Settings
 from api.store.db import Database, database_outage
 from api.store.queries.users import actor_for_token
@@ -22,7 +29,7 @@ class Context:
     settings: Settings
     loaders: Loaders
     request: Request | None = None
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = field(default_factory=new_request_id)
     # None when the request carried a token that is not valid (reported on first use).
     _actor: Actor | None = ANONYMOUS
     auth_problem: str | None = None
@@ -39,20 +46,29 @@ class Context:
 
 
 async def build_context(db: Database, settings: Settings, request: Request | None) -> Context:
-    context = Context(db=db, settings=settings, loaders=Loaders(db), request=request)
     if request is None:
-        return context
-    incoming = request.headers.get("x-request-id", "")
-    if incoming and len(incoming) <= 64 and incoming.isprintable():
-        context.request_id = incoming
+        return Context(db=db, settings=settings, loaders=Loaders(db))
+    record = record_for(request.scope)
+    context = Context(
+        db=db, settings=settings, loaders=Loaders(db), request=request, request_id=record.request_id
+    )
+    await _authenticate(context, db, request)
+    if context._actor is None:
+        record.auth_failed = True
+    else:
+        record.user = context._actor.name
+    return context
+
+
+async def _authenticate(context: Context, db: Database, request: Request) -> None:
     header = request.headers.get("authorization")
     if header is None:
-        return context
+        return
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         context._actor = None
         context.auth_problem = "the Authorization header must be 'Bearer <token>'"
-        return context
+        return
     try:
         async with db.read() as session:
             actor = await actor_for_token(session, token.strip())
@@ -68,4 +84,3 @@ async def build_context(db: Database, settings: Settings, request: Request | Non
         context.auth_problem = "the API token is not valid (unknown, revoked, or its user deactivated)"
     else:
         context._actor = actor
-    return context

@@ -33,6 +33,7 @@ from api.graphql.mutations import Mutation
 from api.graphql.queries import Query
 from api.graphql.types.nodes import NODE_TYPES
 from api.graphql.validation import CachedValidation, ValidationResults
+from api.observability.graphql_extension import ObserveOperations
 from api.settings import Settings
 
 _log = logging.getLogger("claimsdb.graphql")
@@ -85,6 +86,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # request sees another's execution context (the cost limit reads the request's variables).
     # Validation is cached per document except for the cost limit, which depends on the variables.
     extensions: list[Any] = [
+        ObserveOperations,  # first: encloses the others, sees errors as sent (api/observability)
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         partial(AddValidationRules, _limit_rules(settings)),
         partial(CostLimiter, max_cost=settings.max_query_cost),
