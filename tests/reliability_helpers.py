@@ -751,6 +751,15 @@ _AUDIT_ID_KEYS = {
     "intervention_id": "intervention", "created_by_id": "app_user", "last_edited_by_id": "app_user",
     "reviewer_id": "app_user", "user_id": "app_user",
 }  # fmt: skip
+# Columns that name a row of a table given by another column of the row: (kind column, id
+# column, kind → table). search_term names vocabulary entries and sources by kind.
+_POLYMORPHIC = {
+    "search_term": (
+        "kind", "entity_id",
+        {"TARGET": "target", "INTERVENTION": "intervention", "CONDITION": "condition",
+         "ORGANISM": "organism", "OUTCOME": "outcome", "SOURCE": "source"},
+    ),
+}  # fmt: skip
 # Keys of bulk-import audit documents that name row ids (or hash them): runs, not content.
 _AUDIT_ID_LISTS = {"ids", "fingerprints_sha256"}
 
@@ -777,7 +786,8 @@ async def canonical_dump(db: Database) -> dict[str, Any]:
     async with db.read() as session:
         tables = [t for t in SQLModel.metadata.sorted_tables if t.name != "api_token"]  # random tokens
         # The audit log names rows of every table by id: dump it once all of them are keyed.
-        tables.sort(key=lambda t: t.name == "audit_event")
+        # So do the tables naming rows by kind and id (search_term).
+        tables.sort(key=lambda t: (t.name == "audit_event", t.name in _POLYMORPHIC))
         for table in tables:
             rows = (await session.execute(sa.select(table))).mappings().all()
             own_id = "id" if "id" in table.c and table.c.id.primary_key else None
@@ -793,6 +803,9 @@ async def canonical_dump(db: Database) -> dict[str, Any]:
                         continue
                     value = row[name]
                     targets = [fk.column.table.name for fk in column.foreign_keys]
+                    polymorphic = _POLYMORPHIC.get(table.name)
+                    if polymorphic is not None and name == polymorphic[1]:
+                        targets = [polymorphic[2][row[polymorphic[0]]]]
                     if targets and value is not None and targets[0] in keys:
                         value = keys[targets[0]].get(value, ("missing", targets[0], value))
                     item.append((name, _plain(value)))
