@@ -29,6 +29,7 @@ from api.settings import Settings
 from api.store.audit import VerifyResult, verify_log
 from api.store.db import Database
 from schema.enums import Role, TargetAction
+from schema.records import SourceRecord
 from schema.tables import AuditEvent
 from schema.users import Actor
 
@@ -316,7 +317,7 @@ async def build_world(db: Database) -> World:
         await vocab.create_outcome(w, vocab.OutcomeInput("CSF MIF level", "biomarker level"))
         source = await source_cmds.create_source(
             w,
-            source_cmds.SourceInput(
+            SourceRecord(
                 kind=SourceKind.PRIMARY_RESEARCH, title="A world of claims", doi=world.source_doi
             ),
         )

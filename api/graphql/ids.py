@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 
+from schema.errors import Ref
+
 GLOBAL_TYPES = frozenset(
     {
         "Claim", "Target", "Intervention", "Condition", "Organism", "Outcome", "Cohort",
@@ -65,3 +67,24 @@ def name_or_id(value: str, expected_type: str) -> int | str:
     of the expected type, else the text itself (a name, alias, CURIE, DOI, PMID or URL)."""
     found = int_id_of(value, expected_type)
     return value if found is None else found
+
+
+class GivenIds:
+    """The global IDs one request's input gave for references, decoded, with the text the
+    client gave for each, so a message about one of them (a source that does not exist) quotes
+    it as given; any other object a message names is shown by its global ID."""
+
+    def __init__(self) -> None:
+        self._given: dict[tuple[str, int], str] = {}
+
+    def name_or_id(self, value: str, expected_type: str) -> int | str:
+        """name_or_id, remembering the text of a global ID."""
+        found = int_id_of(value, expected_type)
+        if found is None:
+            return value
+        self._given.setdefault((expected_type, found), value)
+        return found
+
+    def render(self, ref: Ref) -> str:
+        """How a message names an object: as the client named it, or by its global ID."""
+        return self._given.get((ref.type_name, ref.id)) or to_global_id(ref.type_name, ref.id)

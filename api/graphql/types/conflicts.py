@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from api.graphql.inputs import reference
 from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
 from api.graphql.types.enums import ConflictKind, ContextAspect, EffectDirection
 from api.graphql.types.vocabulary import Outcome, Target
@@ -244,4 +245,10 @@ class ConflictFilter:
         from schema.conflicts import ConflictKind as Kind
 
         kinds = [Kind(k.value) for k in self.kind] if self.kind is not None else None
-        return ConflictFilterSpec(self.target, self.condition, self.organism, self.outcome, kinds)
+        return ConflictFilterSpec(
+            reference(self.target, "Target"),
+            reference(self.condition, "Condition"),
+            reference(self.organism, "Organism"),
+            reference(self.outcome, "Outcome"),
+            kinds,
+        )

@@ -75,7 +75,7 @@ class Target(Node):
         from api.graphql.types.conflicts import resolve_conflicts
         from api.store.queries.conflicts import ConflictFilterSpec
 
-        spec = ConflictFilterSpec(target=to_global_id("Target", self._row.id))
+        spec = ConflictFilterSpec(target=self._row.id)
         return await resolve_conflicts(info, spec, first, after)
 
 
