@@ -42,7 +42,7 @@ REVIEWER_VIEW = Actor(None, "any-reviewer", Role.REVIEWER)  # sees every claim
 
 INC, DEC, NONE, MIXED = "INCREASES", "DECREASES", "NO_EFFECT", "MIXED"
 
-# --- global IDs, decoded independently of api.store.ids ---------------------------------------
+# --- global IDs, decoded independently of api.graphql.ids ---------------------------------------
 
 
 def gid(type_name: str, key: int | str) -> str:

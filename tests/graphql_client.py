@@ -223,7 +223,7 @@ async def gql_error(
 
 
 def global_id(type_name: str, key: int | str) -> str:
-    """Built here independently of api.store.ids, so a change to the ID format shows up."""
+    """Built here independently of api.graphql.ids, so a change to the ID format shows up."""
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
 
 

@@ -104,9 +104,7 @@ async def make_users(db: Database) -> Users:
                 names.append(name)
         await source_cmds.create_source(
             w,
-            SourceRecord(
-                kind=SourceKind.PRIMARY_RESEARCH, title="Fault study", doi="10.5555/fault"
-            ),
+            SourceRecord(kind=SourceKind.PRIMARY_RESEARCH, title="Fault study", doi="10.5555/fault"),
         )
     return users
 

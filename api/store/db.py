@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from api.settings import Settings, SettingsError
+from api.store.audit import PendingEvent, append_events
 from api.store.errors import DatabaseBusy, DatabaseUnavailable
 from schema.users import Actor
 
@@ -219,16 +220,6 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, path: Path | No
 
 
 @dataclass
-class PendingEvent:
-    action: str
-    entity_type: str
-    entity_id: int
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    comment: str | None
-
-
-@dataclass
 class Writer:
     """One write transaction: the session, who is acting, and the audit events to append."""
 
@@ -253,6 +244,10 @@ class Writer:
             PendingEvent(action, entity_type, entity_id, json_safe(before), json_safe(after), comment)
         )
 
+    async def append_pending(self) -> None:
+        """Chain and write the events recorded so far (Database.write does so at commit)."""
+        await append_events(self.session, self.actor.user_id, self.request_id, self.pending)
+
 
 class Database:
     def __init__(self, settings: Settings, **engine_kwargs: Any) -> None:
@@ -271,15 +266,13 @@ class Database:
     @asynccontextmanager
     async def write(self, actor: Actor, request_id: str | None = None) -> AsyncIterator[Writer]:
         """A write transaction: commits with its audit events on success, rolls back otherwise."""
-        from api.store.audit import append_events
-
         async with self._write() as session:
             writer = Writer(session, actor, request_id or uuid.uuid4().hex)
             try:
                 async with session.begin():
                     yield writer
                     await session.flush()
-                    await append_events(session, writer)
+                    await writer.append_pending()
             except OperationalError as exc:
                 if self.is_sqlite and "locked" in str(exc.orig).lower():
                     raise DatabaseBusy("the database is busy with another write; retry") from exc
