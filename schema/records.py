@@ -75,7 +75,9 @@ class SourceRecord(Record):
     url: str | None = None
     """An http(s) address of at most 2,000 characters."""
     peer_reviewed: bool = False
+    """Whether it was peer reviewed."""
     ai_generated: bool = False
+    """Whether it was written by an AI (an AI-generated summary, say)."""
     derived_from: Annotated[int | str | None, Refers("Source")] = None
     """The source this one retells or reports on: its DOI, PMID, URL or id."""
     note: str | None = None
@@ -160,6 +162,7 @@ class ClaimRecord(Record):
     sample_type: str | None = None
     """At most 100 characters ("CSF", "serum")."""
     statistics: StatisticsRecord | None = None
+    """The effect's size and certainty, as the source reports them."""
     evidence: list[EvidenceRecord]
     """1-50 quotes."""
     submit: bool = False

@@ -390,3 +390,57 @@ async def test_a_failed_import_caught_inside_a_transaction_leaves_it_whole(db: D
             await session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc()).limit(2))
         ).all()
     assert titles == ["Kept"] and actions == ["source.create", "test.before"]
+
+
+async def test_records_name_things_as_the_commands_do(db: Database) -> None:
+    """A record may name its vocabulary, sources and cohorts' conditions by text (a name, alias,
+    CURIE, DOI) as createClaim's input does, or by id; both mean the same rows, and a name that
+    names nothing gets createClaim's message, with the closest names."""
+    actor, ids = await _small_world(db)
+    async with db.write(actor) as w, bulk_import(w) as load:
+        paper = SourceRecord(kind=SourceKind.PRIMARY_RESEARCH, title="Named", doi="10.5555/named.1")
+        retold = SourceRecord(kind=SourceKind.BLOG_POST, title="Retold", derived_from="doi:10.5555/NAMED.1")
+        (paper_id,) = (await load.sources([paper])).ids
+        (retold_id,) = (await load.sources([retold])).ids  # a chunk names sources stored before it
+    by_text = ClaimRecord(
+        statement="IL-6R raises disease activity, named.", target="il6r",
+        outcome="Disease Activity", direction=EffectDirection.INCREASES, modality=Modality.ASSERTED,
+        evidence_type=EvidenceType.OBSERVATIONAL, organism="NCBITaxon:9606", condition="MS",
+        source="https://doi.org/10.5555/named.1",
+        cohort=CohortRecord(label="treated MS", size=10, condition="multiple sclerosis"),
+        evidence=[EvidenceRecord(quote="It rose.", source="10.5555/named.1")],
+    )  # fmt: skip
+    async with db.write(actor) as w, bulk_import(w) as load:
+        result = await load.claims([by_text])
+    assert result.inserted == 1 and result.cohorts == 1
+    by_id = by_text.model_copy(
+        update={
+            "target": ids["target"], "outcome": ids["outcome"], "organism": ids["organism"],
+            "condition": ids["condition"], "source": paper_id,
+            "cohort": CohortRecord(label="treated MS", size=10, condition=ids["condition"]),
+        }
+    )  # fmt: skip
+    async with db.write(actor) as w, bulk_import(w) as load:
+        again = await load.claims([by_id])
+    assert (again.inserted, again.duplicates, again.cohorts) == (0, 1, 0), "the same claim, the same cohort"
+    async with db.read() as session:
+        derived = await session.scalar(sa.select(Source.derived_from_id).where(Source.id == retold_id))
+    assert derived == paper_id
+
+    unknown = by_text.model_copy(update={"outcome": "disease activty", "source": "10.5555/nowhere"})
+    with pytest.raises(StoreError) as caught:
+        async with db.write(actor) as w, bulk_import(w) as load:
+            await load.claims([unknown], start=7)
+    assert [(e.code, e.field, e.message) for e in caught.value.errors] == [
+        (
+            UserErrorCode.NOT_FOUND,
+            ("records", "7", "outcome"),
+            "claim 7: no outcome is called 'disease activty'; did you mean 'disease activity'?",
+        ),
+        (
+            UserErrorCode.NOT_FOUND,
+            ("records", "7", "source"),
+            "claim 7: no source matches '10.5555/nowhere'; give a DOI (10.x/...), a PMID, a URL or a "
+            "source ID of a source that exists (createSource adds one)",
+        ),
+    ]
