@@ -81,8 +81,11 @@ def given(reference: int | str | None) -> bool:
 
 # --- claims -------------------------------------------------------------------------------
 
+# The checked values are plain (not frozen) dataclasses: a frozen one's __init__ costs twice as
+# much, and every createClaim and every imported claim makes several.
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class CheckedEvidence:
     quote: str
     locator: str | None
@@ -90,7 +93,7 @@ class CheckedEvidence:
     source: int | str | None  # as given; None (or blank): the claim's source
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CheckedCohort:
     label: str
     size: int | None
@@ -100,7 +103,7 @@ class CheckedCohort:
     sample_type: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CheckedClaim:
     """A claim record's values that passed every rule, cleaned; references as given."""
 
@@ -245,7 +248,7 @@ def cohort_disagreement(
 # --- sources ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CheckedSource:
     """A source record's values that passed every rule, cleaned; derived_from as given."""
 

@@ -54,8 +54,22 @@ def int_key(text: str) -> int | None:
     return value if 1 <= value <= MAX_KEY else None
 
 
+def _fixed_prefix(type_name: str) -> str:
+    """What every global ID of a type starts with: the base64 of the whole 3-byte groups of
+    "TypeName:", which encode the same whatever the key."""
+    head = f"{type_name}:".encode()
+    return base64.urlsafe_b64encode(head[: len(head) // 3 * 3]).decode()
+
+
+_PREFIXES = {type_name: _fixed_prefix(type_name) for type_name in GLOBAL_TYPES}
+
+
 def int_id_of(global_id: str, expected_type: str) -> int | None:
     """The integer id behind a global ID of the expected type, else None."""
+    # Most text given where a global ID may be is a name ("IL-6R", a DOI): turned away by its
+    # first characters, without decoding it (createClaim asks for five references).
+    if not global_id.lstrip().startswith(_PREFIXES[expected_type]):
+        return None
     parsed = from_global_id(global_id)
     if parsed is None or parsed[0] != expected_type:
         return None
