@@ -98,7 +98,6 @@ from schema.validation import (
     check_claim,
     check_source,
     cohort_disagreement,
-    given,
     is_id,
     parse_record,
 )
@@ -199,18 +198,23 @@ class _References:
         self.by_text: dict[tuple[Kind, str], int | None] = {}
         self.missing: dict[tuple[Kind, str], UserError] = {}
 
-    async def resolve(self, refs: Iterable[tuple[Kind, int | str]]) -> None:
+    async def resolve(self, refs: Iterable[tuple[Kind, int | str | None, bool]]) -> None:
+        """Look up (kind, reference, required) triples; an optional reference left out or blank
+        names nothing and is not looked up."""
         source_ids: set[int] = set()
         texts: set[tuple[Kind, str]] = set()
         unknown = False
         vocab = self.load.vocab
-        for kind, ref in refs:
-            if isinstance(ref, str):
-                texts.add((kind, ref))
-            elif kind == SOURCE:
-                source_ids.add(ref)
-            elif ref not in vocab.ids[kind]:
-                unknown = True
+        for kind, ref, required in refs:
+            if ref is None:
+                continue
+            if type(ref) is int:
+                if kind == SOURCE:
+                    source_ids.add(ref)
+                elif ref not in vocab.ids[kind]:
+                    unknown = True
+            elif required or ref.strip():  # type: ignore[union-attr]
+                texts.add((kind, ref))  # type: ignore[arg-type]
         if unknown:
             await vocab.load(self.load.session)
         self.sources = await self.load.sql.existing_ids("source", (i for i in source_ids if is_id(i)))
@@ -241,41 +245,42 @@ class _References:
         raise AssertionError(f"{kind} '{text}' resolved on the second look-up")  # pragma: no cover
 
     def id(self, kind: Kind, ref: int | str) -> int | None:
-        if isinstance(ref, str):
-            return self.by_text.get((kind, ref))
-        if kind == SOURCE:
-            return ref if ref in self.sources else None
-        return ref if ref in self.load.vocab.ids[kind] else None
+        if type(ref) is int:
+            return ref if ref in (self.sources if kind == SOURCE else self.load.vocab.ids[kind]) else None
+        return self.by_text.get((kind, ref))  # type: ignore[arg-type]
 
-    def take(self, problems: _Problems, index: int, kind: Kind, ref: int | str, *path: str) -> int | None:
-        """The id a reference names, or None (and a problem saying why)."""
-        found = self.id(kind, ref)
+    def take(
+        self, problems: _Problems, index: int, kind: Kind, ref: int | str | None, *path: str, required: bool
+    ) -> int | None:
+        """The id a reference names; None for an optional one left out or blank; else None and
+        a problem saying why."""
+        if type(ref) is int:
+            if ref in (self.sources if kind == SOURCE else self.load.vocab.ids[kind]):
+                return ref
+            noun = "source" if kind == SOURCE else VOCABULARIES[VocabularyKind(kind)].noun
+            problems.add(index, f"no {noun} has id {ref}", *path, code=UserErrorCode.NOT_FOUND)
+            return None
+        if ref is None or not (required or ref.strip()):  # type: ignore[union-attr]
+            return None
+        found = self.by_text.get((kind, ref))  # type: ignore[arg-type]
         if found is None:
-            if isinstance(ref, str):
-                problems.extend(index, [self.missing[kind, ref].within(*path)])
-            else:
-                noun = "source" if kind == SOURCE else VOCABULARIES[VocabularyKind(kind)].noun
-                problems.add(index, f"no {noun} has id {ref}", *path, code=UserErrorCode.NOT_FOUND)
+            problems.extend(index, [self.missing[kind, ref].within(*path)])  # type: ignore[index]
         return found
 
 
-def _claim_references(record: ClaimRecord) -> Iterator[tuple[Kind, int | str]]:
-    for kind, ref in (
-        (VocabularyKind.TARGET, record.target),
-        (VocabularyKind.INTERVENTION, record.intervention),
-        (VocabularyKind.CONDITION, record.condition),
-    ):
-        if given(ref):
-            yield kind, ref  # type: ignore[misc]
-    yield VocabularyKind.OUTCOME, record.outcome
-    yield VocabularyKind.ORGANISM, record.organism
-    yield SOURCE, record.source
+def _claim_references(record: ClaimRecord) -> Iterator[tuple[Kind, int | str | None, bool]]:
+    """What a claim record names: (kind, reference, required)."""
+    yield VocabularyKind.TARGET, record.target, False
+    yield VocabularyKind.INTERVENTION, record.intervention, False
+    yield VocabularyKind.OUTCOME, record.outcome, True
+    yield VocabularyKind.ORGANISM, record.organism, True
+    yield VocabularyKind.CONDITION, record.condition, False
+    yield SOURCE, record.source, True
     for ev in record.evidence:
-        if given(ev.source):
-            yield SOURCE, ev.source  # type: ignore[misc]
+        yield SOURCE, ev.source, False
     for cohort in (record.cohort, record.comparator):
-        if cohort is not None and given(cohort.condition):
-            yield VocabularyKind.CONDITION, cohort.condition  # type: ignore[misc]
+        if cohort is not None:
+            yield VocabularyKind.CONDITION, cohort.condition, False
 
 
 # --- audit ----------------------------------------------------------------------------------
@@ -644,16 +649,14 @@ class BulkImport:
             problems.extend(start + n, errors)
             checked.append(found)
         refs = _References(self)
-        await refs.resolve(
-            (SOURCE, c.derived_from) for c in checked if c is not None and given(c.derived_from)
-        )
+        await refs.resolve((SOURCE, c.derived_from, False) for c in checked if c is not None)
         values: list[dict[str, Any]] = []
         for n, c in enumerate(checked):
             if c is None:
                 continue
-            derived_from_id = None
-            if given(c.derived_from):
-                derived_from_id = refs.take(problems, start + n, SOURCE, c.derived_from, "derivedFrom")  # type: ignore[arg-type]
+            derived_from_id = refs.take(
+                problems, start + n, SOURCE, c.derived_from, "derivedFrom", required=False
+            )
             values.append(_source_values(c, derived_from_id))
         problems.raise_if_any()
         _refuse_repeats(problems, start, values, "doi", "pmid")
@@ -792,19 +795,20 @@ class BulkImport:
         """A checked claim with its references resolved and its cohorts named; None (and
         problems) when something it names is not there or a cohort it names disagrees."""
         before = len(problems.errors)
-
-        def take(kind: Kind, ref: int | str | None, *path: str) -> int | None:
-            return refs.take(problems, i, kind, ref, *path) if given(ref) else None  # type: ignore[arg-type]
-
-        target = take(VocabularyKind.TARGET, record.target, "target")
-        intervention = take(VocabularyKind.INTERVENTION, record.intervention, "intervention")
-        # Required: resolved even when blank, for the commands' NOT_FOUND.
-        outcome = refs.take(problems, i, VocabularyKind.OUTCOME, record.outcome, "outcome")
-        organism = refs.take(problems, i, VocabularyKind.ORGANISM, record.organism, "organism")
-        condition = take(VocabularyKind.CONDITION, record.condition, "condition")
-        source = refs.take(problems, i, SOURCE, record.source, "source")
+        take = refs.take
+        target = take(problems, i, VocabularyKind.TARGET, record.target, "target", required=False)
+        intervention = take(
+            problems, i, VocabularyKind.INTERVENTION, record.intervention, "intervention", required=False
+        )
+        outcome = take(problems, i, VocabularyKind.OUTCOME, record.outcome, "outcome", required=True)
+        organism = take(problems, i, VocabularyKind.ORGANISM, record.organism, "organism", required=True)
+        condition = take(problems, i, VocabularyKind.CONDITION, record.condition, "condition", required=False)
+        source = take(problems, i, SOURCE, record.source, "source", required=True)
         evidence_sources = [
-            take(SOURCE, ev.source, "evidence", str(n), "source") for n, ev in enumerate(record.evidence)
+            take(problems, i, SOURCE, ev.source, "evidence", str(n), "source", required=False)
+            if ev.source is not None
+            else None
+            for n, ev in enumerate(record.evidence)
         ]
         keys: list[tuple[int, str] | None] = []
         for name, cohort, given_cohort in (
@@ -814,7 +818,10 @@ class BulkImport:
             if cohort is None or given_cohort is None:
                 keys.append(None)
                 continue
-            cohort_condition = take(VocabularyKind.CONDITION, given_cohort.condition, name, "condition")
+            condition_ref = given_cohort.condition
+            cohort_condition = take(
+                problems, i, VocabularyKind.CONDITION, condition_ref, name, "condition", required=False
+            )
             if source is None or organism is None or len(problems.errors) != before:
                 keys.append(None)
                 continue
