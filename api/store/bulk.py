@@ -55,7 +55,7 @@ import bisect
 import hashlib
 import time
 from array import array
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,7 +75,7 @@ from schema.base import utcnow
 from schema.bearing import target_level_direction
 from schema.claims import claim_fingerprint
 from schema.enums import ClaimStatus, EffectDirection, Role, TargetAction, VocabularyKind
-from schema.records import ClaimRecord, Record, SourceRecord
+from schema.records import ClaimRecord, CohortRecord, Record, SourceRecord
 from schema.tables import (
     LIVE_STATUSES,
     AuditEvent,
@@ -185,6 +185,30 @@ Kind = VocabularyKind | Literal["source"]
 _NAMES_PER_LOOKUP = 32
 
 
+class _Wanted:
+    """The references of a chunk to check: source ids, and text; whether an id of a vocabulary
+    entry not seen yet came."""
+
+    __slots__ = ("ids", "sources", "texts", "unknown")
+
+    def __init__(self, vocab: _Vocab) -> None:
+        self.ids = vocab.ids
+        self.sources: set[int] = set()
+        self.texts: set[tuple[Kind, str]] = set()
+        self.unknown = False
+
+    def add(self, kind: Kind, ref: int | str | None, required: bool) -> None:
+        if ref is None:
+            return
+        if type(ref) is int:
+            if kind == SOURCE:
+                self.sources.add(ref)
+            elif ref not in self.ids[kind]:
+                self.unknown = True
+        elif required or ref.strip():  # type: ignore[union-attr]
+            self.texts.add((kind, ref))  # type: ignore[arg-type]
+
+
 class _References:
     """What a chunk's references name. Ids are checked against what exists: the vocabularies
     (read once per import, and again when an id not seen yet comes: another writer may have
@@ -195,42 +219,62 @@ class _References:
     def __init__(self, load: BulkImport) -> None:
         self.load = load
         self.sources: set[int] = set()
+        # The ids that exist, by kind (the vocabularies' and the chunk's sources).
+        self.known: dict[Kind, set[int]] = {}
         self.by_text: dict[tuple[Kind, str], int | None] = {}
         self.missing: dict[tuple[Kind, str], UserError] = {}
 
     async def resolve(self, refs: Iterable[tuple[Kind, int | str | None, bool]]) -> None:
         """Look up (kind, reference, required) triples; an optional reference left out or blank
         names nothing and is not looked up."""
-        source_ids: set[int] = set()
-        texts: set[tuple[Kind, str]] = set()
-        unknown = False
-        vocab = self.load.vocab
+        wanted = _Wanted(self.load.vocab)
         for kind, ref, required in refs:
-            if ref is None:
-                continue
-            if type(ref) is int:
-                if kind == SOURCE:
-                    source_ids.add(ref)
-                elif ref not in vocab.ids[kind]:
-                    unknown = True
-            elif required or ref.strip():  # type: ignore[union-attr]
-                texts.add((kind, ref))  # type: ignore[arg-type]
-        if unknown:
+            wanted.add(kind, ref, required)
+        await self._look_up(wanted)
+
+    async def resolve_claims(self, records: Iterable[ClaimRecord]) -> None:
+        """resolve() for what claim records name, walked without building a triple per
+        reference (a large import names millions)."""
+        wanted = _Wanted(self.load.vocab)
+        add = wanted.add
+        target, intervention, outcome, organism, condition = (
+            VocabularyKind.TARGET, VocabularyKind.INTERVENTION, VocabularyKind.OUTCOME,
+            VocabularyKind.ORGANISM, VocabularyKind.CONDITION,
+        )  # fmt: skip
+        for r in records:
+            add(target, r.target, False)
+            add(intervention, r.intervention, False)
+            add(outcome, r.outcome, True)
+            add(organism, r.organism, True)
+            add(condition, r.condition, False)
+            add(SOURCE, r.source, True)
+            for ev in r.evidence:
+                add(SOURCE, ev.source, False)
+            for cohort in (r.cohort, r.comparator):
+                if cohort is not None:
+                    add(condition, cohort.condition, False)
+        await self._look_up(wanted)
+
+    async def _look_up(self, wanted: _Wanted) -> None:
+        vocab = self.load.vocab
+        if wanted.unknown:
             await vocab.load(self.load.session)
-        self.sources = await self.load.sql.existing_ids("source", (i for i in source_ids if is_id(i)))
-        texts -= self.by_text.keys()
+        self.sources = await self.load.sql.existing_ids("source", (i for i in wanted.sources if is_id(i)))
+        self.known = {**vocab.ids, SOURCE: self.sources}
+        texts = wanted.texts - self.by_text.keys()
         if not texts:
             return
-        wanted = sorted(texts, key=lambda t: (str(t[0]), t[1]))
+        ordered = sorted(texts, key=lambda t: (str(t[0]), t[1]))
         found: list[int | None] = []
-        for first in range(0, len(wanted), _NAMES_PER_LOOKUP):
-            found += await lookup_ids(self.load.session, wanted[first : first + _NAMES_PER_LOOKUP])
-        for (kind, text), id_ in zip(wanted, found, strict=True):
+        for first in range(0, len(ordered), _NAMES_PER_LOOKUP):
+            found += await lookup_ids(self.load.session, ordered[first : first + _NAMES_PER_LOOKUP])
+        for (kind, text), id_ in zip(ordered, found, strict=True):
             self.by_text[kind, text] = id_
             if id_ is None:
                 self.missing[kind, text] = await self._not_found(kind, text)
             elif kind != SOURCE and id_ not in vocab.ids[kind]:
                 await vocab.load(self.load.session)
+                self.known = {**vocab.ids, SOURCE: self.sources}
 
     async def _not_found(self, kind: Kind, text: str) -> UserError:
         """The commands' error for a name that names nothing (or, for a URL, several sources)."""
@@ -246,7 +290,7 @@ class _References:
 
     def id(self, kind: Kind, ref: int | str) -> int | None:
         if type(ref) is int:
-            return ref if ref in (self.sources if kind == SOURCE else self.load.vocab.ids[kind]) else None
+            return ref if ref in self.known[kind] else None
         return self.by_text.get((kind, ref))  # type: ignore[arg-type]
 
     def take(
@@ -255,7 +299,7 @@ class _References:
         """The id a reference names; None for an optional one left out or blank; else None and
         a problem saying why."""
         if type(ref) is int:
-            if ref in (self.sources if kind == SOURCE else self.load.vocab.ids[kind]):
+            if ref in self.known[kind]:
                 return ref
             noun = "source" if kind == SOURCE else VOCABULARIES[VocabularyKind(kind)].noun
             problems.add(index, f"no {noun} has id {ref}", *path, code=UserErrorCode.NOT_FOUND)
@@ -266,21 +310,6 @@ class _References:
         if found is None:
             problems.extend(index, [self.missing[kind, ref].within(*path)])  # type: ignore[index]
         return found
-
-
-def _claim_references(record: ClaimRecord) -> Iterator[tuple[Kind, int | str | None, bool]]:
-    """What a claim record names: (kind, reference, required)."""
-    yield VocabularyKind.TARGET, record.target, False
-    yield VocabularyKind.INTERVENTION, record.intervention, False
-    yield VocabularyKind.OUTCOME, record.outcome, True
-    yield VocabularyKind.ORGANISM, record.organism, True
-    yield VocabularyKind.CONDITION, record.condition, False
-    yield SOURCE, record.source, True
-    for ev in record.evidence:
-        yield SOURCE, ev.source, False
-    for cohort in (record.cohort, record.comparator):
-        if cohort is not None:
-            yield VocabularyKind.CONDITION, cohort.condition, False
 
 
 # --- audit ----------------------------------------------------------------------------------
@@ -750,7 +779,7 @@ class BulkImport:
                 )  # fmt: skip
             parsed.append(None if checked is None else (record, checked, status))
         refs = _References(self)
-        await refs.resolve(ref for item in parsed if item is not None for ref in _claim_references(item[0]))
+        await refs.resolve_claims(item[0] for item in parsed if item is not None)
         cohorts = _Cohorts(self)
         await cohorts.read(
             refs.id(SOURCE, item[0].source)
@@ -810,29 +839,45 @@ class BulkImport:
             else None
             for n, ev in enumerate(record.evidence)
         ]
-        keys: list[tuple[int, str] | None] = []
-        for name, cohort, given_cohort in (
-            ("cohort", checked.cohort, record.cohort),
-            ("comparator", checked.comparator, record.comparator),
-        ):
-            if cohort is None or given_cohort is None:
-                keys.append(None)
-                continue
-            condition_ref = given_cohort.condition
-            cohort_condition = take(
-                problems, i, VocabularyKind.CONDITION, condition_ref, name, "condition", required=False
+        cohort = comparator = None
+        if record.cohort is not None:
+            cohort = self._cohort(
+                problems, i, "cohort", checked.cohort, record.cohort, refs, cohorts, source, organism, before
             )
-            if source is None or organism is None or len(problems.errors) != before:
-                keys.append(None)
-                continue
-            keys.append(cohorts.name(problems, i, name, cohort, source, organism, cohort_condition))
+        if record.comparator is not None:
+            comparator = self._cohort(
+                problems, i, "comparator", checked.comparator, record.comparator, refs, cohorts, source,
+                organism, before,
+            )  # fmt: skip
         if len(problems.errors) != before:
             return None
         assert outcome is not None and organism is not None and source is not None
         return _Resolved(
             checked, record, status, target, intervention, outcome, organism, condition, source,
-            evidence_sources, keys[0], keys[1],
+            evidence_sources, cohort, comparator,
         )  # fmt: skip
+
+    def _cohort(
+        self,
+        problems: _Problems,
+        i: int,
+        name: str,
+        checked: CheckedCohort | None,
+        given: CohortRecord,
+        refs: _References,
+        cohorts: _Cohorts,
+        source: int | None,
+        organism: int | None,
+        before: int,
+    ) -> tuple[int, str] | None:
+        """The key of the cohort (or comparator) a claim names, its condition resolved; None
+        when the claim has problems already (`before`: the problems it came with)."""
+        condition = refs.take(
+            problems, i, VocabularyKind.CONDITION, given.condition, name, "condition", required=False
+        )
+        if checked is None or source is None or organism is None or len(problems.errors) != before:
+            return None
+        return cohorts.name(problems, i, name, checked, source, organism, condition)
 
     async def _new_claims(self, problems: _Problems, start: int, rows: list[_Row]) -> list[int]:
         """Offsets of the claims to insert: fingerprints are unique among live claims, in the
