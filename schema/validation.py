@@ -20,6 +20,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -109,7 +110,7 @@ class CheckedClaim:
 
     statement: str
     sample_type: str | None
-    statistics: dict[str, Any]  # the claim's statistics columns, keyed by column
+    statistics: Mapping[str, Any]  # the claim's statistics columns, keyed by column
     evidence: list[CheckedEvidence]
     cohort: CheckedCohort | None
     comparator: CheckedCohort | None
@@ -139,7 +140,7 @@ def check_claim(record: ClaimRecord) -> tuple[CheckedClaim | None, list[UserErro
     return CheckedClaim(statement, sample_type, statistics, checked, cohort, comparator), p.errors
 
 
-def check_statistics(stats: StatisticsRecord | None) -> tuple[dict[str, Any], list[UserError]]:
+def check_statistics(stats: StatisticsRecord | None) -> tuple[Mapping[str, Any], list[UserError]]:
     """The statistics columns a record gives (all None for none), and its problems: every
     number finite, the p-value within 0..1, the interval the right way round."""
     p = Problems()
@@ -152,19 +153,16 @@ def check_evidence(evidence: EvidenceRecord, *field: str) -> tuple[CheckedEviden
     return _evidence(p, evidence, *field), p.errors
 
 
-_NO_STATISTICS = {
-    "effect_size": None,
-    "effect_measure": None,
-    "p_value": None,
-    "ci_low": None,
-    "ci_high": None,
-}
+# Read-only, so every claim without statistics shares it.
+_NO_STATISTICS: Mapping[str, Any] = MappingProxyType(
+    {"effect_size": None, "effect_measure": None, "p_value": None, "ci_low": None, "ci_high": None}
+)
 _NUMBERS = (("effect_size", "effectSize"), ("p_value", "pValue"), ("ci_low", "ciLow"), ("ci_high", "ciHigh"))
 
 
-def _statistics(p: Problems, stats: StatisticsRecord | None) -> dict[str, Any]:
+def _statistics(p: Problems, stats: StatisticsRecord | None) -> Mapping[str, Any]:
     if stats is None:
-        return dict(_NO_STATISTICS)
+        return _NO_STATISTICS
     for attribute, name in _NUMBERS:
         value = getattr(stats, attribute)
         if value is not None and not math.isfinite(value):

@@ -185,6 +185,21 @@ Kind = VocabularyKind | Literal["source"]
 _NAMES_PER_LOOKUP = 32
 
 
+# The vocabularies, and the paths of a claim's references, as _resolve names them.
+_T, _I, _O, _G, _C = (
+    VocabularyKind.TARGET, VocabularyKind.INTERVENTION, VocabularyKind.OUTCOME, VocabularyKind.ORGANISM,
+    VocabularyKind.CONDITION,
+)  # fmt: skip
+_AT_T, _AT_I, _AT_O, _AT_G, _AT_C, _AT_S = (
+    ("target",),
+    ("intervention",),
+    ("outcome",),
+    ("organism",),
+    ("condition",),
+    ("source",),
+)
+
+
 class _Wanted:
     """The references of a chunk to check: source ids, and text; whether an id of a vocabulary
     entry not seen yet came."""
@@ -236,23 +251,36 @@ class _References:
         """resolve() for what claim records name, walked without building a triple per
         reference (a large import names millions)."""
         wanted = _Wanted(self.load.vocab)
-        add = wanted.add
-        target, intervention, outcome, organism, condition = (
-            VocabularyKind.TARGET, VocabularyKind.INTERVENTION, VocabularyKind.OUTCOME,
-            VocabularyKind.ORGANISM, VocabularyKind.CONDITION,
-        )  # fmt: skip
+        add, ids, sources = wanted.add, self.load.vocab.ids, wanted.sources
+        targets, interventions, outcomes, organisms, conditions = (ids[k] for k in (_T, _I, _O, _G, _C))
         for r in records:
-            add(target, r.target, False)
-            add(intervention, r.intervention, False)
-            add(outcome, r.outcome, True)
-            add(organism, r.organism, True)
-            add(condition, r.condition, False)
-            add(SOURCE, r.source, True)
+            # An id already known needs nothing: tested here, without a call (the common case).
+            ref = r.target
+            if ref is not None and not (type(ref) is int and ref in targets):
+                add(_T, ref, False)
+            ref = r.intervention
+            if ref is not None and not (type(ref) is int and ref in interventions):
+                add(_I, ref, False)
+            ref = r.outcome
+            if not (type(ref) is int and ref in outcomes):
+                add(_O, ref, True)
+            ref = r.organism
+            if not (type(ref) is int and ref in organisms):
+                add(_G, ref, True)
+            ref = r.condition
+            if ref is not None and not (type(ref) is int and ref in conditions):
+                add(_C, ref, False)
+            ref = r.source
+            if type(ref) is int:
+                sources.add(ref)
+            else:
+                add(SOURCE, ref, True)
             for ev in r.evidence:
-                add(SOURCE, ev.source, False)
+                if ev.source is not None:
+                    add(SOURCE, ev.source, False)
             for cohort in (r.cohort, r.comparator):
-                if cohort is not None:
-                    add(condition, cohort.condition, False)
+                if cohort is not None and cohort.condition is not None:
+                    add(_C, cohort.condition, False)
         await self._look_up(wanted)
 
     async def _look_up(self, wanted: _Wanted) -> None:
@@ -294,7 +322,13 @@ class _References:
         return self.by_text.get((kind, ref))  # type: ignore[arg-type]
 
     def take(
-        self, problems: _Problems, index: int, kind: Kind, ref: int | str | None, *path: str, required: bool
+        self,
+        problems: _Problems,
+        index: int,
+        kind: Kind,
+        ref: int | str | None,
+        path: tuple[str, ...],
+        required: bool,
     ) -> int | None:
         """The id a reference names; None for an optional one left out or blank; else None and
         a problem saying why."""
@@ -683,9 +717,7 @@ class BulkImport:
         for n, c in enumerate(checked):
             if c is None:
                 continue
-            derived_from_id = refs.take(
-                problems, start + n, SOURCE, c.derived_from, "derivedFrom", required=False
-            )
+            derived_from_id = refs.take(problems, start + n, SOURCE, c.derived_from, ("derivedFrom",), False)
             values.append(_source_values(c, derived_from_id))
         problems.raise_if_any()
         _refuse_repeats(problems, start, values, "doi", "pmid")
@@ -824,19 +856,28 @@ class BulkImport:
         """A checked claim with its references resolved and its cohorts named; None (and
         problems) when something it names is not there or a cohort it names disagrees."""
         before = len(problems.errors)
-        take = refs.take
-        target = take(problems, i, VocabularyKind.TARGET, record.target, "target", required=False)
-        intervention = take(
-            problems, i, VocabularyKind.INTERVENTION, record.intervention, "intervention", required=False
+        # An id that exists is taken as it is, without a call: the common case in a large import.
+        take, known = refs.take, refs.known
+        ref = record.target
+        target = ref if type(ref) is int and ref in known[_T] else take(problems, i, _T, ref, _AT_T, False)
+        ref = record.intervention
+        intervention = (
+            ref if type(ref) is int and ref in known[_I] else take(problems, i, _I, ref, _AT_I, False)
         )
-        outcome = take(problems, i, VocabularyKind.OUTCOME, record.outcome, "outcome", required=True)
-        organism = take(problems, i, VocabularyKind.ORGANISM, record.organism, "organism", required=True)
-        condition = take(problems, i, VocabularyKind.CONDITION, record.condition, "condition", required=False)
-        source = take(problems, i, SOURCE, record.source, "source", required=True)
+        ref = record.outcome
+        outcome = ref if type(ref) is int and ref in known[_O] else take(problems, i, _O, ref, _AT_O, True)
+        ref = record.organism
+        organism = ref if type(ref) is int and ref in known[_G] else take(problems, i, _G, ref, _AT_G, True)
+        ref = record.condition
+        condition = ref if type(ref) is int and ref in known[_C] else take(problems, i, _C, ref, _AT_C, False)
+        ref = record.source
+        source = (
+            ref if type(ref) is int and ref in known[SOURCE] else take(problems, i, SOURCE, ref, _AT_S, True)
+        )
         evidence_sources = [
-            take(problems, i, SOURCE, ev.source, "evidence", str(n), "source", required=False)
-            if ev.source is not None
-            else None
+            None
+            if ev.source is None
+            else take(problems, i, SOURCE, ev.source, ("evidence", str(n), "source"), False)
             for n, ev in enumerate(record.evidence)
         ]
         cohort = comparator = None
@@ -872,9 +913,7 @@ class BulkImport:
     ) -> tuple[int, str] | None:
         """The key of the cohort (or comparator) a claim names, its condition resolved; None
         when the claim has problems already (`before`: the problems it came with)."""
-        condition = refs.take(
-            problems, i, VocabularyKind.CONDITION, given.condition, name, "condition", required=False
-        )
+        condition = refs.take(problems, i, _C, given.condition, (name, "condition"), False)
         if checked is None or source is None or organism is None or len(problems.errors) != before:
             return None
         return cohorts.name(problems, i, name, checked, source, organism, condition)
