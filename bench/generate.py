@@ -39,7 +39,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
@@ -47,15 +47,7 @@ import sqlalchemy as sa
 
 from api.settings import Settings, SettingsError
 from api.store import migrations
-from api.store.bulk import (
-    AuditMode,
-    BulkImport,
-    ClaimRecord,
-    CohortRecord,
-    EvidenceRecord,
-    SourceRecord,
-    bulk_import,
-)
+from api.store.bulk import AuditMode, BulkImport, bulk_import
 from api.store.commands.users import system_user
 from api.store.commands.vocabulary import (
     ActionInput,
@@ -81,6 +73,7 @@ from schema.enums import (
     Stance,
     TargetAction,
 )
+from schema.records import ClaimRecord, CohortRecord, EvidenceRecord, SourceRecord, StatisticsRecord
 from schema.tables import Claim, Condition, Intervention, Organism, Outcome, Source, Target, User
 from schema.users import Actor
 
@@ -457,6 +450,23 @@ class GenerationReport:
         }
 
 
+@dataclass(frozen=True)
+class DrawnCohort:
+    """A cohort drawn for a source: the record claims name it by, and its organism (a claim
+    naming it is about that organism)."""
+
+    source_id: int
+    organism_id: int
+    record: CohortRecord
+
+
+def by_source(cohorts: Sequence[DrawnCohort]) -> dict[int, list[DrawnCohort]]:
+    out: dict[int, list[DrawnCohort]] = {}
+    for cohort in cohorts:
+        out.setdefault(cohort.source_id, []).append(cohort)
+    return out
+
+
 class Plan:
     """Draws sources, cohorts and claims for one block at a time from the one rng."""
 
@@ -551,9 +561,11 @@ class Plan:
 
     # cohorts ---------------------------------------------------------------------------
 
-    def cohorts(self, source_ids: Sequence[int], kinds: Sequence[SourceKind]) -> list[CohortRecord]:
+    def cohorts(self, source_ids: Sequence[int], kinds: Sequence[SourceKind]) -> list[DrawnCohort]:
+        """Cohorts of the studies among the sources; claims name them (schema.records: by label,
+        within the claim's source), and a cohort no claim names is not written."""
         rng = self.rng
-        out: list[CohortRecord] = []
+        out: list[DrawnCohort] = []
         for source_id, kind in zip(source_ids, kinds, strict=True):
             if kind not in (SourceKind.PRIMARY_RESEARCH, SourceKind.CLINICAL_TRIAL) or rng.random() < 0.5:
                 continue
@@ -561,24 +573,28 @@ class Plan:
             condition = (self.human_condition if organism == "human" else self.animal_condition).pick(rng)
             size = rng.randint(6, 400)
             out.append(
-                CohortRecord(
-                    source_id=source_id,
-                    label=f"{rng.choice(['treatment-naive', 'treated', 'untreated', 'early', 'late'])} "
-                    f"{condition or 'animals'}",
-                    organism_id=self.ids.organisms[organism],
-                    condition_id=self.ids.conditions[condition] if condition else None,
-                    size=size,
-                    female_count=rng.randint(0, size) if organism == "human" else None,
-                    treatment_status=rng.choice(["treatment-naive", "on therapy", None]),
-                    sample_type=rng.choice(SAMPLE_TYPES + [None]),
+                DrawnCohort(
+                    source_id,
+                    self.ids.organisms[organism],
+                    CohortRecord(
+                        label=f"{rng.choice(['treatment-naive', 'treated', 'untreated', 'early', 'late'])} "
+                        f"{condition or 'animals'}",
+                        size=size,
+                        female_count=rng.randint(0, size) if organism == "human" else None,
+                        condition=self.ids.conditions[condition] if condition else None,
+                        treatment_status=rng.choice(["treatment-naive", "on therapy", None]),
+                        sample_type=rng.choice(SAMPLE_TYPES + [None]),
+                    ),
                 )
             )
             if organism == "human" and rng.random() < 0.6:
                 out.append(
-                    CohortRecord(
-                        source_id=source_id, label="healthy controls",
-                        organism_id=self.ids.organisms["human"],
-                        condition_id=self.ids.conditions["healthy"], size=rng.randint(6, 200),
+                    DrawnCohort(
+                        source_id, self.ids.organisms["human"],
+                        CohortRecord(
+                            label="healthy controls", condition=self.ids.conditions["healthy"],
+                            size=rng.randint(6, 200),
+                        ),
                     )
                 )  # fmt: skip
         return out
@@ -589,12 +605,14 @@ class Plan:
         self,
         count: int,
         source_ids: Sequence[int],
-        cohorts: dict[int, list[tuple[int, CohortRecord]]],
-    ) -> list[ClaimRecord]:
-        """`count` claims spread over the block's sources; no two repeat a fingerprint."""
+        cohorts: dict[int, list[DrawnCohort]],
+    ) -> tuple[list[ClaimRecord], list[ClaimStatus]]:
+        """`count` claims spread over the block's sources, and the status of each; no two repeat
+        a fingerprint."""
         rng = self.rng
         ids = self.ids
         out: list[ClaimRecord] = []
+        statuses: list[ClaimStatus] = []
         taken: set[tuple] = set()
         while len(out) < count:
             source_id = source_ids[rng.randrange(len(source_ids))]
@@ -607,16 +625,17 @@ class Plan:
             outcome_name = self.pick_outcome.pick(rng)
             direction = self.direction.pick(rng)
             modality = self.modality.pick(rng)
-            cohort_id = comparator_id = None
+            cohort = comparator = None
             own = cohorts.get(source_id, [])
             if own and rng.random() < 0.6:
-                cohort_id, cohort = own[rng.randrange(len(own))]
-                organism_id, condition_id = cohort.organism_id, cohort.condition_id
+                drawn = own[rng.randrange(len(own))]
+                cohort = drawn.record
+                organism_id, condition_id = drawn.organism_id, cohort.condition
                 organism = next(k for k, v in ids.organisms.items() if v == organism_id)
                 condition = next((k for k, v in ids.conditions.items() if v == condition_id), None)
-                controls = [c for c in own if c[1].label == "healthy controls" and c[0] != cohort_id]
+                controls = [c for c in own if c.record.label == "healthy controls" and c is not drawn]
                 if controls and rng.random() < 0.7:
-                    comparator_id = controls[0][0]
+                    comparator = controls[0].record
             else:
                 organism = self.pick_organism.pick(rng)
                 condition = (self.human_condition if organism == "human" else self.animal_condition).pick(rng)
@@ -628,7 +647,7 @@ class Plan:
                 evidence_type = EvidenceType.ANIMAL_MODEL if rng.random() < 0.8 else EvidenceType.IN_VITRO
             sample_type = rng.choice(SAMPLE_TYPES) if rng.random() < 0.4 else None
             key = (source_id, target_id, intervention_id, outcome_name, direction, organism_id, condition_id,
-                   cohort_id, comparator_id, sample_type)  # fmt: skip
+                   cohort and cohort.label, comparator and comparator.label, sample_type)  # fmt: skip
             if key in taken:
                 continue
             taken.add(key)
@@ -648,28 +667,28 @@ class Plan:
                 )
                 for q in range(self.quotes.pick(rng))
             ]
-            stats: dict[str, Any] = {}
+            statistics = None
             if rng.random() < 0.3:
                 effect = round(rng.gauss(0.0, 1.2), 3)
                 spread = round(abs(rng.gauss(0.4, 0.2)) + 0.01, 3)
-                stats = {
-                    "effect_size": effect,
-                    "effect_measure": rng.choice(["SMD", "odds ratio", "hazard ratio", "fold change"]),
-                    "p_value": round(rng.random() ** 3 * 0.2, 5),
-                    "ci_low": round(effect - spread, 3),
-                    "ci_high": round(effect + spread, 3),
-                }
+                statistics = StatisticsRecord(
+                    effect_size=effect,
+                    effect_measure=rng.choice(["SMD", "odds ratio", "hazard ratio", "fold change"]),
+                    p_value=round(rng.random() ** 3 * 0.2, 5),
+                    ci_low=round(effect - spread, 3),
+                    ci_high=round(effect + spread, 3),
+                )
             out.append(
                 ClaimRecord(
-                    statement=statement, outcome_id=ids.outcomes[outcome_name], direction=direction,
-                    modality=modality, evidence_type=evidence_type, organism_id=organism_id,
-                    source_id=source_id, evidence=quotes, subject_target_id=target_id,
-                    subject_intervention_id=intervention_id, condition_id=condition_id, cohort_id=cohort_id,
-                    comparator_id=comparator_id, sample_type=sample_type, status=self.status.pick(rng),
-                    **stats,
+                    statement=statement, outcome=ids.outcomes[outcome_name], direction=direction,
+                    modality=modality, evidence_type=evidence_type, organism=organism_id,
+                    source=source_id, evidence=quotes, target=target_id, intervention=intervention_id,
+                    condition=condition_id, cohort=cohort, comparator=comparator, sample_type=sample_type,
+                    statistics=statistics,
                 )
             )  # fmt: skip
-        return out
+            statuses.append(self.status.pick(rng))
+        return out, statuses
 
 
 # --- running ------------------------------------------------------------------------------
@@ -768,15 +787,11 @@ def _replay_block(plan: Plan, first_source: int, n_claims: int) -> None:
 
 
 def _replay_chunk(plan: Plan, first_source: int, n_sources: int, n_claims: int) -> None:
-    """The plan only compares source and cohort ids (for equality), so stand-in ids draw the same."""
+    """The plan only compares source ids (for equality), so stand-in ids draw the same."""
     originals, retellings = plan.sources(first_source, n_sources)
     source_ids = list(range(1, len(originals) + len(retellings) + 1))
-    kinds = [SourceKind(r.kind) for r in originals] + [SourceKind(r.kind) for r, _ in retellings]
-    cohort_records = plan.cohorts(source_ids, kinds)
-    by_source: dict[int, list[tuple[int, CohortRecord]]] = {}
-    for cohort_id, record in enumerate(cohort_records, start=1):
-        by_source.setdefault(record.source_id, []).append((cohort_id, record))
-    plan.claims(n_claims, source_ids, by_source)
+    kinds = [r.kind for r in originals] + [r.kind for r, _ in retellings]
+    plan.claims(n_claims, source_ids, by_source(plan.cohorts(source_ids, kinds)))
 
 
 async def _check_seed(db: Database, seed: int) -> None:
@@ -915,20 +930,15 @@ async def _write_chunk(
     first_source, n_sources, n_claims = chunk
     originals, retellings = drawing.draw(lambda: plan.sources(first_source, n_sources))
     original_ids = (await load.sources(originals, start=first_source)).ids
-    retold = [replace(rec, derived_from_id=original_ids[pos]) for rec, pos in retellings]
+    retold = [rec.model_copy(update={"derived_from": original_ids[pos]}) for rec, pos in retellings]
     retold_ids = (await load.sources(retold, start=first_source + len(originals))).ids
     source_ids = [i for i in original_ids + retold_ids if i is not None]
-    kinds = [SourceKind(r.kind) for r in originals] + [SourceKind(r.kind) for r, _ in retellings]
-    cohort_records = drawing.draw(lambda: plan.cohorts(source_ids, kinds))
-    cohort_ids = (await load.cohorts(cohort_records, start=report.cohorts)).ids if cohort_records else []
-    by_source: dict[int, list[tuple[int, CohortRecord]]] = {}
-    for cohort_id, record in zip(cohort_ids, cohort_records, strict=True):
-        assert cohort_id is not None
-        by_source.setdefault(record.source_id, []).append((cohort_id, record))
-    records = drawing.draw(lambda: plan.claims(n_claims, source_ids, by_source))
-    result = await load.claims(records, start=first_claim)
+    kinds = [r.kind for r in originals] + [r.kind for r, _ in retellings]
+    cohorts = drawing.draw(lambda: by_source(plan.cohorts(source_ids, kinds)))
+    records, statuses = drawing.draw(lambda: plan.claims(n_claims, source_ids, cohorts))
+    result = await load.claims(records, start=first_claim, statuses=statuses)
     report.sources += len(source_ids)
-    report.cohorts += len(cohort_records)
+    report.cohorts += result.cohorts
     report.claims += result.inserted
     report.duplicates += result.duplicates
 

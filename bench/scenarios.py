@@ -24,9 +24,9 @@ import sqlalchemy as sa
 import strawberry
 
 from api.graphql.context import build_context
+from api.graphql.ids import int_id_of
 from api.settings import Settings
 from api.store.db import Database
-from api.store.ids import int_id_of
 from bench.generate import GENERATOR_USER, HOT_TARGET, TEXT_QUERY
 from schema.conflicts import opposing_pair_count
 from schema.enums import EffectDirection, Role

@@ -61,9 +61,6 @@ REVIEW_TRANSITIONS = {
     ReviewDecision.REQUEST_CHANGES: REQUEST_CHANGES,
 }
 
-# Statuses in which a claim's content may still be edited by curators.
-EDITABLE = frozenset({ClaimStatus.DRAFT, ClaimStatus.SUBMITTED, ClaimStatus.REJECTED})
-
 
 def can_transition(current: ClaimStatus, transition: Transition) -> bool:
     return current in transition.allowed_from

@@ -80,12 +80,3 @@ def parse_curie(value: str) -> Curie:
             f"'{raw_id}' is not a valid {display_prefix(prefix)} identifier (expected pattern {pattern})"
         )
     return Curie(prefix, identifier)
-
-
-def is_known_curie(value: str) -> bool:
-    """True when the value parses as a CURIE with a registered prefix (used to route look-ups)."""
-    try:
-        parse_curie(value)
-    except IdentifierError:
-        return False
-    return True

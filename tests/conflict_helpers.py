@@ -32,6 +32,7 @@ from schema.enums import (
     SourceKind,
     TargetAction,
 )
+from schema.records import SourceRecord
 from schema.tables import LIVE_STATUSES, Claim, Condition, InterventionAction, Outcome, Target
 from schema.users import ANONYMOUS, Actor
 from schema.visibility import claim_visibility
@@ -41,7 +42,7 @@ REVIEWER_VIEW = Actor(None, "any-reviewer", Role.REVIEWER)  # sees every claim
 
 INC, DEC, NONE, MIXED = "INCREASES", "DECREASES", "NO_EFFECT", "MIXED"
 
-# --- global IDs, decoded independently of api.store.ids ---------------------------------------
+# --- global IDs, decoded independently of api.graphql.ids ---------------------------------------
 
 
 def gid(type_name: str, key: int | str) -> str:
@@ -181,7 +182,7 @@ async def build_world(db: Database) -> World:
         for index in range(SOURCES):
             doi = f"10.5555/conflicts.{index}"
             await source_cmds.create_source(
-                w, source_cmds.SourceInput(kind=SourceKind.PRIMARY_RESEARCH, title=f"Study {index}", doi=doi)
+                w, SourceRecord(kind=SourceKind.PRIMARY_RESEARCH, title=f"Study {index}", doi=doi)
             )
             world.dois.append(doi)
     return world
@@ -213,11 +214,11 @@ def via(intervention: str, direction: str, **context: Any) -> Spec:
 
 
 def claim_input(world: World, spec: Spec, statement: str | None = None) -> Any:
-    from api.store.commands.claims import ClaimInput, CohortInput, EvidenceInput
+    from schema.records import ClaimRecord, CohortRecord, EvidenceRecord
 
     subject = spec.target or spec.intervention
     source = spec.source or world.next_source()
-    return ClaimInput(
+    return ClaimRecord(
         statement=statement or f"{subject} {spec.direction.lower()} {spec.outcome} ({source})",
         outcome=spec.outcome,
         direction=EffectDirection(spec.direction),
@@ -225,11 +226,11 @@ def claim_input(world: World, spec: Spec, statement: str | None = None) -> Any:
         evidence_type=spec.evidence_type,
         organism=spec.organism,
         source=source,
-        evidence=[EvidenceInput(quote=f"What {source} says.")],
+        evidence=[EvidenceRecord(quote=f"What {source} says.")],
         target=spec.target,
         intervention=spec.intervention,
         condition=spec.condition,
-        cohort=CohortInput(label=spec.cohort) if spec.cohort else None,
+        cohort=CohortRecord(label=spec.cohort) if spec.cohort else None,
         sample_type=spec.sample_type,
     )
 

@@ -29,6 +29,7 @@ from api.settings import Settings
 from api.store.audit import VerifyResult, verify_log
 from api.store.db import Database
 from schema.enums import Role, TargetAction
+from schema.records import SourceRecord
 from schema.tables import AuditEvent
 from schema.users import Actor
 
@@ -86,7 +87,7 @@ def mutation_document(name: str, fields: str | None = None) -> str:
 
 
 def decode_global_id(value: str) -> tuple[str, int]:
-    """(type name, integer id); decoded here independently of api.store.ids."""
+    """(type name, integer id); decoded here independently of api.graphql.ids."""
     raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
     type_name, _, key = raw.partition(":")
     return type_name, int(key)
@@ -316,9 +317,7 @@ async def build_world(db: Database) -> World:
         await vocab.create_outcome(w, vocab.OutcomeInput("CSF MIF level", "biomarker level"))
         source = await source_cmds.create_source(
             w,
-            source_cmds.SourceInput(
-                kind=SourceKind.PRIMARY_RESEARCH, title="A world of claims", doi=world.source_doi
-            ),
+            SourceRecord(kind=SourceKind.PRIMARY_RESEARCH, title="A world of claims", doi=world.source_doi),
         )
         assert source.id is not None
         world.source_id = global_id("Source", source.id)

@@ -223,7 +223,7 @@ async def gql_error(
 
 
 def global_id(type_name: str, key: int | str) -> str:
-    """Built here independently of api.store.ids, so a change to the ID format shows up."""
+    """Built here independently of api.graphql.ids, so a change to the ID format shows up."""
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
 
 
@@ -266,13 +266,15 @@ async def create_source(
     derived_from: str | None = None,
     actor: Actor = ADMIN,
 ) -> int:
-    from api.store.commands.sources import SourceInput
+    """A source through the store command; `derived_from` a DOI, PMID, URL or source global ID
+    (decoded here: the store takes ids)."""
     from api.store.commands.sources import create_source as create_source_command
+    from schema.records import SourceRecord
 
     async with db.write(actor) as w:
         source = await create_source_command(
             w,
-            SourceInput(
+            SourceRecord(
                 kind=kind,
                 title=title,
                 authors=["Test A"],
@@ -280,7 +282,7 @@ async def create_source(
                 pmid=pmid,
                 year=year,
                 published=published,
-                derived_from=derived_from,
+                derived_from=store_reference(derived_from, "Source"),
             ),
         )
     assert source.id is not None
@@ -307,21 +309,33 @@ class ClaimSpec:
     quotes: Sequence[str] = field(default_factory=lambda: ["A verbatim quote."])
 
 
+def store_reference(value: str | None, type_name: str) -> int | str | None:
+    """What the store takes for a reference a test names by text or global ID: the global ID's
+    id (as the API decodes it), else the text."""
+    if value is None:
+        return None
+    try:
+        found_type, key = decode_id(value)
+    except (ValueError, UnicodeDecodeError):
+        return value
+    return key if found_type == type_name else value
+
+
 def _claim_input(spec: ClaimSpec) -> Any:
-    from api.store.commands.claims import ClaimInput, CohortInput, EvidenceInput
+    from schema.records import ClaimRecord, CohortRecord, EvidenceRecord
 
-    def cohort(value: tuple[str, int | None] | None) -> CohortInput | None:
-        return None if value is None else CohortInput(label=value[0], size=value[1])
+    def cohort(value: tuple[str, int | None] | None) -> CohortRecord | None:
+        return None if value is None else CohortRecord(label=value[0], size=value[1])
 
-    return ClaimInput(
+    return ClaimRecord(
         statement=spec.statement,
         outcome=spec.outcome,
         direction=spec.direction,
         modality=spec.modality,
         evidence_type=spec.evidence_type,
         organism=spec.organism,
-        source=spec.source,
-        evidence=[EvidenceInput(quote=q) for q in spec.quotes],
+        source=store_reference(spec.source, "Source"),
+        evidence=[EvidenceRecord(quote=q) for q in spec.quotes],
         target=spec.target,
         intervention=spec.intervention,
         condition=spec.condition,

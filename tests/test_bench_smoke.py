@@ -15,15 +15,8 @@ import sqlalchemy as sa
 
 from api.settings import PROJECT_ROOT, Settings
 from api.store.audit import verify_log
-from api.store.bulk import (
-    ClaimRecord,
-    EvidenceRecord,
-    SourceRecord,
-    bulk_import_claims,
-    import_claims,
-    import_sources,
-)
-from api.store.commands.claims import ClaimInput, EvidenceInput, create_claim
+from api.store.bulk import bulk_import_claims, import_claims, import_sources
+from api.store.commands.claims import create_claim
 from api.store.commands.users import system_user
 from api.store.commands.vocabulary import (
     ActionInput,
@@ -41,6 +34,7 @@ from api.store.commands.vocabulary import (
 from api.store.db import Database
 from api.store.errors import StoreError, UserErrorCode
 from schema.enums import EffectDirection, EvidenceType, Modality, Role, SourceKind, TargetAction
+from schema.records import ClaimRecord, EvidenceRecord, SourceRecord
 from schema.tables import AuditEvent, Claim, ClaimSearch, ClaimTarget, Evidence
 from schema.users import Actor
 
@@ -171,8 +165,10 @@ async def _world(db: Database) -> tuple[Actor, dict[str, int]]:
         sources = await import_sources(
             w,
             [
-                SourceRecord(SourceKind.PRIMARY_RESEARCH, "Paper one", doi="https://doi.org/10.5555/Bulk.1"),
-                SourceRecord(SourceKind.PRIMARY_RESEARCH, "Paper two", doi="10.5555/bulk.2"),
+                SourceRecord(
+                    kind=SourceKind.PRIMARY_RESEARCH, title="Paper one", doi="https://doi.org/10.5555/Bulk.1"
+                ),
+                SourceRecord(kind=SourceKind.PRIMARY_RESEARCH, title="Paper two", doi="10.5555/bulk.2"),
             ],
         )
     async with db.read() as session:
@@ -193,16 +189,18 @@ async def _world(db: Database) -> tuple[Actor, dict[str, int]]:
     return actor, ids
 
 
-def _record(ids: dict[str, int], n: int, **changes: Any) -> ClaimRecord:
+def _record(ids: dict[str, int], n: int, **changes: Any) -> dict[str, Any]:
+    """A claim record as data (the import reads it as a ClaimRecord), so a bad value in it
+    reaches the import's checks."""
     values: dict[str, Any] = dict(
         statement=f"Finding {n}: IL-6R signalling increases disease activity.",
-        outcome_id=ids["activity"], direction=EffectDirection.INCREASES, modality=Modality.ASSERTED,
-        evidence_type=EvidenceType.OBSERVATIONAL, organism_id=ids["human"], source_id=ids["paper1"],
-        evidence=[EvidenceRecord(f"Quote {n}: activity rose.", "Results")], subject_target_id=ids["il6r"],
-        condition_id=ids["ms"], sample_type=f"sample {n}",
+        outcome=ids["activity"], direction=EffectDirection.INCREASES, modality=Modality.ASSERTED,
+        evidence_type=EvidenceType.OBSERVATIONAL, organism=ids["human"], source=ids["paper1"],
+        evidence=[EvidenceRecord(quote=f"Quote {n}: activity rose.", locator="Results")], target=ids["il6r"],
+        condition=ids["ms"], sample_type=f"sample {n}",
     )  # fmt: skip
     values.update(changes)
-    return ClaimRecord(**values)
+    return values
 
 
 async def _count(db: Database, table: Any) -> int:
@@ -215,11 +213,11 @@ async def test_bulk_import_refuses_bad_records_naming_record_and_field(db: Datab
     records = [
         _record(ids, 0),
         _record(ids, 1, statement="   "),
-        _record(ids, 2, subject_intervention_id=ids["tocilizumab"]),
-        _record(ids, 3, p_value=1.5),
-        _record(ids, 4, evidence=[EvidenceRecord("")]),
-        _record(ids, 5, evidence=[EvidenceRecord("x" * 2001)]),
-        _record(ids, 6, outcome_id=999_999),
+        _record(ids, 2, intervention=ids["tocilizumab"]),
+        _record(ids, 3, statistics={"p_value": 1.5}),
+        _record(ids, 4, evidence=[EvidenceRecord(quote="")]),
+        _record(ids, 5, evidence=[EvidenceRecord(quote="x" * 2001)]),
+        _record(ids, 6, outcome=999_999),
         _record(ids, 7, statement="y" * 2001),
         _record(ids, 8, direction="SIDEWAYS"),
     ]
@@ -250,10 +248,10 @@ async def test_bulk_import_refuses_bad_records_naming_record_and_field(db: Datab
 async def test_bulk_import_is_audited_idempotent_and_writes_what_create_claim_writes(db: Database) -> None:
     actor, ids = await _world(db)
     records = [_record(ids, n) for n in range(7)] + [
-        _record(ids, 7, subject_target_id=None, subject_intervention_id=ids["tocilizumab"],
-                direction=EffectDirection.DECREASES, source_id=ids["paper2"], sample_type=None,
-                evidence=[EvidenceRecord("Tocilizumab lowered relapses."),
-                          EvidenceRecord("A second quote.")]),
+        _record(ids, 7, target=None, intervention=ids["tocilizumab"],
+                direction=EffectDirection.DECREASES, source=ids["paper2"], sample_type=None,
+                evidence=[EvidenceRecord(quote="Tocilizumab lowered relapses."),
+                          EvidenceRecord(quote="A second quote.")]),
         _record(ids, 0),  # repeats the first: skipped
     ]  # fmt: skip
     report = await bulk_import_claims(db, actor, iter(records), batch_size=4)
@@ -304,11 +302,12 @@ async def test_bulk_import_is_audited_idempotent_and_writes_what_create_claim_wr
     async with db.write(actor) as w:
         made = await create_claim(
             w,
-            ClaimInput(
+            ClaimRecord(
                 statement="Tocilizumab decreases disease activity.", outcome="disease activity",
                 direction=EffectDirection.DECREASES, modality=Modality.ASSERTED,
                 evidence_type=EvidenceType.OBSERVATIONAL, organism="human", source="10.5555/bulk.1",
-                evidence=[EvidenceInput("Tocilizumab lowered relapses."), EvidenceInput("A second quote.")],
+                evidence=[EvidenceRecord(quote="Tocilizumab lowered relapses."),
+                          EvidenceRecord(quote="A second quote.")],
                 intervention="tocilizumab", condition="MS",
             ),
         )  # fmt: skip

@@ -16,7 +16,6 @@ from __future__ import annotations
 import random
 import sys
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -25,16 +24,9 @@ from conftest import MIGRATED, Databases
 
 from api.settings import PROJECT_ROOT
 from api.store.audit import verify_log
-from api.store.bulk import (
-    ClaimRecord,
-    CohortRecord,
-    EvidenceRecord,
-    SourceRecord,
-    bulk_import,
-    bulk_import_claims,
-)
-from api.store.commands.claims import ClaimInput, CohortInput, EvidenceInput, StatisticsInput, create_claim
-from api.store.commands.sources import SourceInput, create_source
+from api.store.bulk import bulk_import, bulk_import_claims
+from api.store.commands.claims import create_claim
+from api.store.commands.sources import create_source
 from api.store.commands.users import system_user
 from api.store.commands.vocabulary import (
     ConditionInput,
@@ -48,16 +40,16 @@ from api.store.commands.vocabulary import (
 )
 from api.store.db import Database
 from api.store.errors import StoreError, UserErrorCode
-from api.store.ids import to_global_id
 from api.store.search import text_match
-from schema.enums import ClaimStatus, EffectDirection, EvidenceType, Modality, Role, SourceKind, Stance
+from schema.enums import EffectDirection, EvidenceType, Modality, Role, SourceKind
+from schema.records import ClaimRecord, CohortRecord, EvidenceRecord, SourceRecord
 from schema.tables import AuditEvent, Claim, ClaimSearch, ClaimTarget, Cohort, Evidence, Source
 from schema.users import Actor
 
 if str(PROJECT_ROOT) not in sys.path:  # bench/ lives in the checkout, not in the installed package
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from bench.generate import GENERATOR_USER, Ids, Plan, create_vocabulary  # noqa: E402
+from bench.generate import GENERATOR_USER, Ids, Plan, by_source, create_vocabulary  # noqa: E402
 
 SEED = 11
 SOURCES = 400  # with 5 claims each
@@ -81,39 +73,22 @@ async def twin(backend: str, _databases: Databases) -> AsyncIterator[Database]:
 
 
 class Input:
-    """Generated records whose source and cohort ids are stand-ins: positions (from 1) in
-    `sources` (originals, then retellings) and in `cohorts`. Only the cohorts claims name are
-    kept, in the order claims first name them: create_claim makes a cohort when a claim first
-    names it (by label), so that is the order both paths create them in."""
+    """Generated records whose source references are stand-ins: positions (from 1) in `sources`
+    (originals, then retellings). Claims name their cohorts by label within their source, so
+    both paths make a cohort when a claim first names it."""
 
     def __init__(self, ids: Ids) -> None:
         plan = Plan(random.Random(SEED), ids, SEED)
         self.originals, self.retellings = plan.sources(0, SOURCES)
         stand_ins = list(range(1, len(self.originals) + len(self.retellings) + 1))
-        kinds = [SourceKind(r.kind) for r in self.originals] + [
-            SourceKind(r.kind) for r, _ in self.retellings
-        ]
+        kinds = [r.kind for r in self.originals] + [r.kind for r, _ in self.retellings]
         drawn = plan.cohorts(stand_ins, kinds)
-        by_source: dict[int, list[tuple[int, CohortRecord]]] = {}
-        for position, record in enumerate(drawn, start=1):
-            by_source.setdefault(record.source_id, []).append((position, record))
-        claims = plan.claims(CLAIMS, stand_ins, by_source)
-        first_use: dict[int, int] = {}
-        for claim in claims:
-            for cohort in (claim.cohort_id, claim.comparator_id):
-                if cohort is not None and cohort not in first_use:
-                    first_use[cohort] = len(first_use) + 1
-        self.cohorts = [drawn[position - 1] for position in first_use]
-        self.claims = [
-            replace(
-                c,
-                cohort_id=first_use.get(c.cohort_id or 0),
-                comparator_id=first_use.get(c.comparator_id or 0),
-            )
-            for c in claims
-        ]
-        assert len(self.cohorts) > 50 and any(c.comparator_id for c in self.claims), "the input lacks cohorts"
-        assert any(c.subject_intervention_id for c in self.claims) and self.retellings
+        self.claims, self.statuses = plan.claims(CLAIMS, stand_ins, by_source(drawn))
+        self.cohorts = {
+            (c.source, cohort.label) for c in self.claims for cohort in (c.cohort, c.comparator) if cohort
+        }
+        assert len(self.cohorts) > 50 and any(c.comparator for c in self.claims), "the input lacks cohorts"
+        assert any(c.intervention for c in self.claims) and self.retellings
 
 
 async def _actor_and_ids(db: Database) -> tuple[Actor, Ids]:
@@ -133,75 +108,50 @@ async def _import_in_bulk(db: Database, actor: Actor, data: Input) -> None:
         original_ids: list[int | None] = []
         for chunk in _chunks(data.originals, SOURCES // 3):
             original_ids += (await load.sources(chunk)).ids
-        retold = [replace(r, derived_from_id=original_ids[pos]) for r, pos in data.retellings]
+        retold = [r.model_copy(update={"derived_from": original_ids[pos]}) for r, pos in data.retellings]
         source_of = dict(enumerate(original_ids + (await load.sources(retold)).ids, start=1))
-        cohort_ids: list[int | None] = []
-        for chunk in _chunks([replace(c, source_id=source_of[c.source_id]) for c in data.cohorts], 40):
-            cohort_ids += (await load.cohorts(chunk)).ids
-        cohort_of = dict(enumerate(cohort_ids, start=1))
-        claims = [
-            replace(
-                c, source_id=source_of[c.source_id], cohort_id=cohort_of.get(c.cohort_id or 0),
-                comparator_id=cohort_of.get(c.comparator_id or 0),
-            )
-            for c in data.claims
-        ]  # fmt: skip
-        for chunk in _chunks(claims, CHUNK):
-            result = await load.claims(chunk)
+        claims = [c.model_copy(update={"source": source_of[c.source]}) for c in data.claims]
+        for first in range(0, len(claims), CHUNK):
+            chunk = claims[first : first + CHUNK]
+            result = await load.claims(chunk, statuses=data.statuses[first : first + CHUNK])
             assert result.inserted == len(chunk)
 
 
 async def _import_by_commands(db: Database, actor: Actor, ids: Ids, data: Input) -> None:
     """The same input through create_source and create_claim, naming everything as a curator
-    would: vocabulary by name, sources by ID, cohorts by label."""
+    would: vocabulary by name, sources by id (as the API decodes a global ID), cohorts by label."""
     name = {
         kind: {v: k for k, v in getattr(ids, kind).items()}
         for kind in ("targets", "interventions", "outcomes", "organisms", "conditions")
     }
 
-    def source_input(r: SourceRecord, derived_from: str | None = None) -> SourceInput:
-        return SourceInput(
-            kind=SourceKind(r.kind), title=r.title, authors=r.authors, venue=r.venue, year=r.year,
-            published=r.published, doi=r.doi, pmid=r.pmid, url=r.url, peer_reviewed=r.peer_reviewed,
-            ai_generated=r.ai_generated, derived_from=derived_from,
-        )  # fmt: skip
+    def by_name(kind: str, value: int | str | None) -> str | None:
+        return None if value is None else name[kind][value]  # type: ignore[index]
 
-    def cohort_input(position: int | None) -> CohortInput | None:
-        if position is None:
-            return None
-        c = data.cohorts[position - 1]
-        return CohortInput(
-            c.label, c.size, c.female_count, name["conditions"].get(c.condition_id or 0), c.treatment_status,
-            c.sample_type,
-        )  # fmt: skip
+    def cohort(c: CohortRecord | None) -> CohortRecord | None:
+        return None if c is None else c.model_copy(update={"condition": by_name("conditions", c.condition)})
 
     async with db.write(actor) as w:
-        original_ids = [(await create_source(w, source_input(r))).id for r in data.originals]
+        original_ids = [(await create_source(w, r)).id for r in data.originals]
         retold_ids = [
-            (await create_source(w, source_input(r, to_global_id("Source", original_ids[pos])))).id  # type: ignore[arg-type]
+            (await create_source(w, r.model_copy(update={"derived_from": original_ids[pos]}))).id
             for r, pos in data.retellings
         ]
         source_of = dict(enumerate(original_ids + retold_ids, start=1))
-        for c in data.claims:
-            statistics = None
-            if c.effect_size is not None:
-                statistics = StatisticsInput(c.effect_size, c.effect_measure, c.p_value, c.ci_low, c.ci_high)
-            await create_claim(
-                w,
-                ClaimInput(
-                    statement=c.statement, outcome=name["outcomes"][c.outcome_id],
-                    direction=EffectDirection(c.direction), modality=Modality(c.modality),
-                    evidence_type=EvidenceType(c.evidence_type), organism=name["organisms"][c.organism_id],
-                    source=to_global_id("Source", source_of[c.source_id]),  # type: ignore[arg-type]
-                    evidence=[EvidenceInput(e.quote, e.locator, Stance(e.stance)) for e in c.evidence],
-                    target=name["targets"].get(c.subject_target_id or 0),
-                    intervention=name["interventions"].get(c.subject_intervention_id or 0),
-                    condition=name["conditions"].get(c.condition_id or 0), sample_type=c.sample_type,
-                    cohort=cohort_input(c.cohort_id), comparator=cohort_input(c.comparator_id),
-                    statistics=statistics,
-                ),
-                status=ClaimStatus(c.status),
-            )  # fmt: skip
+        for c, status in zip(data.claims, data.statuses, strict=True):
+            named = c.model_copy(
+                update={
+                    "source": source_of[c.source],  # type: ignore[index]
+                    "target": by_name("targets", c.target),
+                    "intervention": by_name("interventions", c.intervention),
+                    "outcome": by_name("outcomes", c.outcome),
+                    "organism": by_name("organisms", c.organism),
+                    "condition": by_name("conditions", c.condition),
+                    "cohort": cohort(c.cohort),
+                    "comparator": cohort(c.comparator),
+                }
+            )
+            await create_claim(w, named, status=status)
 
 
 # --- what a database holds ----------------------------------------------------------------
@@ -320,11 +270,11 @@ def _claims(ids: dict[str, int], source_id: int, n: int, bad: dict[int, dict[str
     out = []
     for i in range(n):
         values: dict[str, Any] = dict(
-            statement=f"IL-6R increases disease activity, finding {i}.", outcome_id=ids["outcome"],
+            statement=f"IL-6R increases disease activity, finding {i}.", outcome=ids["outcome"],
             direction=EffectDirection.INCREASES, modality=Modality.ASSERTED,
-            evidence_type=EvidenceType.OBSERVATIONAL, organism_id=ids["organism"], source_id=source_id,
-            evidence=[EvidenceRecord(f"Activity rose in patients ({i}).", "Results")],
-            subject_target_id=ids["target"], condition_id=ids["condition"], sample_type=f"sample {i}",
+            evidence_type=EvidenceType.OBSERVATIONAL, organism=ids["organism"], source=source_id,
+            evidence=[EvidenceRecord(quote=f"Activity rose in patients ({i}).", locator="Results")],
+            target=ids["target"], condition=ids["condition"], sample_type=f"sample {i}",
         )  # fmt: skip
         values.update(bad.get(i, {}))
         out.append(ClaimRecord(**values))
@@ -349,11 +299,11 @@ async def test_a_bad_record_late_in_the_import_leaves_nothing(db: Database) -> N
     with pytest.raises(StoreError) as caught:
         async with db.write(actor) as w, bulk_import(w) as load:
             sources = await load.sources(
-                [SourceRecord(SourceKind.PRIMARY_RESEARCH, "Paper", doi="10.5555/late.1")]
+                [SourceRecord(kind=SourceKind.PRIMARY_RESEARCH, title="Paper", doi="10.5555/late.1")]
             )
             source_id = sources.ids[0]
             assert source_id is not None
-            records = _claims(ids, source_id, 450, {333: {"evidence": [EvidenceRecord("   ")]}})
+            records = _claims(ids, source_id, 450, {333: {"evidence": [EvidenceRecord(quote="   ")]}})
             for chunk in _chunks(records, 100):
                 await load.claims(chunk)
     [error] = caught.value.errors
@@ -364,12 +314,12 @@ async def test_a_bad_record_late_in_the_import_leaves_nothing(db: Database) -> N
     # Streamed: a record repeating one four chunks earlier is refused as a duplicate, by position.
     async with db.write(actor) as w, bulk_import(w) as load:
         source_id = (
-            await load.sources([SourceRecord(SourceKind.REVIEW, "Review", doi="10.5555/late.2")])
+            await load.sources([SourceRecord(kind=SourceKind.REVIEW, title="Review", doi="10.5555/late.2")])
         ).ids[0]
     assert source_id is not None
     before = await _state(db)
     records = _claims(ids, source_id, 450, {})
-    records[401] = replace(records[12], statement="The same finding, worded otherwise.")
+    records[401] = records[12].model_copy(update={"statement": "The same finding, worded otherwise."})
     with pytest.raises(StoreError) as caught:
         await bulk_import_claims(db, actor, iter(records), batch_size=100, on_duplicate="error")
     [error] = caught.value.errors
@@ -399,7 +349,9 @@ async def test_events_recorded_around_an_import_chain_in_order(db: Database) -> 
         w.record("test.before", "User", actor.user_id or 0, after={"n": 1})
         async with bulk_import(w) as load:
             source_id = (
-                await load.sources([SourceRecord(SourceKind.PREPRINT, "Preprint", doi="10.5555/x.1")])
+                await load.sources(
+                    [SourceRecord(kind=SourceKind.PREPRINT, title="Preprint", doi="10.5555/x.1")]
+                )
             ).ids[0]
             assert source_id is not None
             await load.claims(_claims(ids, source_id, 3, {}))
@@ -423,10 +375,11 @@ async def test_a_failed_import_caught_inside_a_transaction_leaves_it_whole(db: D
         w.record("test.before", "User", actor.user_id or 0, after={"n": 1})
         with pytest.raises(StoreError, match="claim 5: no outcome has id 999999"):
             async with bulk_import(w) as load:
-                sources = await load.sources([SourceRecord(SourceKind.REVIEW, "Lost", doi="10.5555/lost.1")])
+                lost = SourceRecord(kind=SourceKind.REVIEW, title="Lost", doi="10.5555/lost.1")
+                sources = await load.sources([lost])
                 assert sources.ids[0] is not None
-                await load.claims(_claims(ids, sources.ids[0], 10, {5: {"outcome_id": 999_999}}))
-        await create_source(w, SourceInput(SourceKind.REVIEW, "Kept", doi="10.5555/kept.1"))
+                await load.claims(_claims(ids, sources.ids[0], 10, {5: {"outcome": 999_999}}))
+        await create_source(w, SourceRecord(kind=SourceKind.REVIEW, title="Kept", doi="10.5555/kept.1"))
     after = await _state(db)
     assert after["schema"] == before["schema"] and after["audit"].broken is None
     grew = {table: after["counts"][table] - n for table, n in before["counts"].items()}
@@ -437,3 +390,57 @@ async def test_a_failed_import_caught_inside_a_transaction_leaves_it_whole(db: D
             await session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc()).limit(2))
         ).all()
     assert titles == ["Kept"] and actions == ["source.create", "test.before"]
+
+
+async def test_records_name_things_as_the_commands_do(db: Database) -> None:
+    """A record may name its vocabulary, sources and cohorts' conditions by text (a name, alias,
+    CURIE, DOI) as createClaim's input does, or by id; both mean the same rows, and a name that
+    names nothing gets createClaim's message, with the closest names."""
+    actor, ids = await _small_world(db)
+    async with db.write(actor) as w, bulk_import(w) as load:
+        paper = SourceRecord(kind=SourceKind.PRIMARY_RESEARCH, title="Named", doi="10.5555/named.1")
+        retold = SourceRecord(kind=SourceKind.BLOG_POST, title="Retold", derived_from="doi:10.5555/NAMED.1")
+        (paper_id,) = (await load.sources([paper])).ids
+        (retold_id,) = (await load.sources([retold])).ids  # a chunk names sources stored before it
+    by_text = ClaimRecord(
+        statement="IL-6R raises disease activity, named.", target="il6r",
+        outcome="Disease Activity", direction=EffectDirection.INCREASES, modality=Modality.ASSERTED,
+        evidence_type=EvidenceType.OBSERVATIONAL, organism="NCBITaxon:9606", condition="MS",
+        source="https://doi.org/10.5555/named.1",
+        cohort=CohortRecord(label="treated MS", size=10, condition="multiple sclerosis"),
+        evidence=[EvidenceRecord(quote="It rose.", source="10.5555/named.1")],
+    )  # fmt: skip
+    async with db.write(actor) as w, bulk_import(w) as load:
+        result = await load.claims([by_text])
+    assert result.inserted == 1 and result.cohorts == 1
+    by_id = by_text.model_copy(
+        update={
+            "target": ids["target"], "outcome": ids["outcome"], "organism": ids["organism"],
+            "condition": ids["condition"], "source": paper_id,
+            "cohort": CohortRecord(label="treated MS", size=10, condition=ids["condition"]),
+        }
+    )  # fmt: skip
+    async with db.write(actor) as w, bulk_import(w) as load:
+        again = await load.claims([by_id])
+    assert (again.inserted, again.duplicates, again.cohorts) == (0, 1, 0), "the same claim, the same cohort"
+    async with db.read() as session:
+        derived = await session.scalar(sa.select(Source.derived_from_id).where(Source.id == retold_id))
+    assert derived == paper_id
+
+    unknown = by_text.model_copy(update={"outcome": "disease activty", "source": "10.5555/nowhere"})
+    with pytest.raises(StoreError) as caught:
+        async with db.write(actor) as w, bulk_import(w) as load:
+            await load.claims([unknown], start=7)
+    assert [(e.code, e.field, e.message) for e in caught.value.errors] == [
+        (
+            UserErrorCode.NOT_FOUND,
+            ("records", "7", "outcome"),
+            "claim 7: no outcome is called 'disease activty'; did you mean 'disease activity'?",
+        ),
+        (
+            UserErrorCode.NOT_FOUND,
+            ("records", "7", "source"),
+            "claim 7: no source matches '10.5555/nowhere'; give a DOI (10.x/...), a PMID, a URL or a "
+            "source ID of a source that exists (createSource adds one)",
+        ),
+    ]

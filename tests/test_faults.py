@@ -64,6 +64,7 @@ from api.store.db import Database
 from bench.generate import TARGET_COUNT
 from bench.http_load import tail
 from schema.enums import Role, SourceKind
+from schema.records import SourceRecord
 from schema.tables import Claim
 from schema.users import Actor
 
@@ -103,9 +104,7 @@ async def make_users(db: Database) -> Users:
                 names.append(name)
         await source_cmds.create_source(
             w,
-            source_cmds.SourceInput(
-                kind=SourceKind.PRIMARY_RESEARCH, title="Fault study", doi="10.5555/fault"
-            ),
+            SourceRecord(kind=SourceKind.PRIMARY_RESEARCH, title="Fault study", doi="10.5555/fault"),
         )
     return users
 

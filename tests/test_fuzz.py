@@ -52,9 +52,9 @@ from hypothesis.control import currently_in_test_context
 from hypothesis_graphql import Mode, mutations, nodes, queries
 
 from api.app import create_app
+from api.graphql.ids import to_global_id
 from api.settings import Settings
 from api.store.db import Database
-from api.store.ids import to_global_id
 from schema import tables
 from schema.enums import Role
 

@@ -75,6 +75,7 @@ from api.store.db import Database
 from schema.bearing import target_level_direction
 from schema.conflicts import opposing_pair_count
 from schema.enums import ClaimStatus, EffectDirection, Role, SourceKind, TargetAction
+from schema.records import SourceRecord
 from schema.tables import LIVE_STATUSES, Claim, InterventionAction, Outcome, Target
 from schema.users import ANONYMOUS, Actor
 from schema.visibility import claim_visibility
@@ -171,7 +172,7 @@ async def make_users(db: Database) -> Users:
         for n in range(SOURCES):
             await source_cmds.create_source(
                 w,
-                source_cmds.SourceInput(
+                SourceRecord(
                     kind=SourceKind.PRIMARY_RESEARCH, title=f"Load study {n}", doi=f"10.5555/load.{n}"
                 ),
             )

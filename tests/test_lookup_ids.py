@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graphql_client import count_statements, create_source, global_id
+from graphql_client import count_statements, create_source
 
 from api.store.db import Database
 from api.store.resolve import SOURCE, lookup_id, lookup_ids, lookup_source_ids
@@ -23,7 +23,7 @@ async def test_lookup_ids_agrees_with_lookup_id_name_by_name(seeded_db: Database
             (ORG, "NCBITaxon:10090"),  # a CURIE
             (C, "MONDO:0005301"),
             (C, "RRMS"),
-            (T, global_id("Target", mif)),  # a global ID
+            (T, mif),  # an id (the API decodes a global ID into it)
             (T, "no such target"),
             (C, ""),
             (OUT, "x" * 400),  # longer than any name: nothing, not an error
@@ -51,11 +51,11 @@ async def test_a_source_agrees_with_lookup_source_ids_and_joins_the_statement(se
     more than the names' statement."""
     by_doi = await create_source(seeded_db, "Source looked up by DOI", doi="10.5555/lookup.1")
     by_pmid = await create_source(seeded_db, "Source looked up by PMID", pmid="31415926")
-    references = [
+    references: list[int | str] = [
         "10.5555/lookup.1",
         " https://doi.org/10.5555/LOOKUP.1 ",
         "PMID:31415926",
-        global_id("Source", by_pmid),
+        by_pmid,  # an id
         "10.5555/no.such.doi",
         "https://nowhere.example.org/",
         "not a reference",

@@ -6,6 +6,7 @@ from datetime import date
 
 import strawberry
 
+from api.graphql.ids import name_or_id
 from api.graphql.types.enums import (
     ClaimOrderField,
     ClaimStatus,
@@ -16,6 +17,19 @@ from api.graphql.types.enums import (
     SourceKind,
 )
 from api.store.queries.claims import ClaimFilterSpec
+from api.store.vocabularies import VOCABULARIES
+from schema.enums import VocabularyKind
+
+
+def reference(value: str | None, type_name: str) -> int | str | None:
+    """What the store takes for a name the client gave: the id behind a global ID of the
+    expected type, else the name itself (a label, alias, CURIE, DOI, PMID or URL)."""
+    return None if value is None else name_or_id(value, type_name)
+
+
+def vocabulary_reference(kind: VocabularyKind, value: str) -> int | str:
+    """reference() for a name of a vocabulary entry."""
+    return name_or_id(value, VOCABULARIES[kind].type_name)
 
 
 @strawberry.input(
@@ -86,18 +100,18 @@ class ClaimFilter:
 
     def to_spec(self) -> ClaimFilterSpec:
         return ClaimFilterSpec(
-            target=self.target,
-            targets=self.targets,
-            intervention=self.intervention,
-            condition=self.condition,
-            organism=self.organism,
-            outcome=self.outcome,
+            target=reference(self.target, "Target"),
+            targets=[reference(t, "Target") for t in self.targets] if self.targets is not None else None,
+            intervention=reference(self.intervention, "Intervention"),
+            condition=reference(self.condition, "Condition"),
+            organism=reference(self.organism, "Organism"),
+            outcome=reference(self.outcome, "Outcome"),
             direction=self.direction,
             modality=self.modality,
             evidence_type=self.evidence_type,
             source_kind=self.source_kind,
             status=self.status,
-            source=self.source,
+            source=reference(self.source, "Source"),
             has_conflict=self.has_conflict,
             text=self.text,
             min_cohort_size=self.min_cohort_size,
@@ -122,3 +136,7 @@ class SourceFilter:
     derived_from: str | None = strawberry.field(
         default=None, description="Sources that retell this one (DOI, PMID, URL or global ID)."
     )
+
+    def derived_from_source(self) -> int | str | None:
+        """derivedFrom as the store takes it (a global ID decoded into the source's id)."""
+        return reference(self.derived_from, "Source")

@@ -18,7 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 from api.graphql.auth import require_role
 from api.graphql.errors import ClientError
+from api.graphql.ids import GivenIds, from_global_id, int_id_of, int_key, name_or_id
 from api.graphql.queries import load_node
+from api.graphql.records import to_record
 from api.graphql.types.claims import Claim
 from api.graphql.types.common import GraphQLInfo, Node
 from api.graphql.types.enums import (
@@ -40,8 +42,8 @@ from api.store.commands import vocabulary as vocab_cmds
 from api.store.db import Writer
 from api.store.errors import DatabaseBusy, StoreError
 from api.store.errors import UserErrorCode as StoreCode
-from api.store.ids import from_global_id, int_id_of, int_key
 from schema.enums import Role, VocabularyKind
+from schema.records import ClaimRecord, EvidenceRecord, SourceRecord, StatisticsRecord, refers_to
 
 T = TypeVar("T")
 BUSY_RETRIES = 3
@@ -59,16 +61,24 @@ def _camel(segment: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _user_errors(exc: StoreError) -> list[UserError]:
+def _user_errors(exc: StoreError, ids: GivenIds) -> list[UserError]:
+    """The store's errors as the contract has them: the path under `input`, in camelCase, and
+    any object a message names by its global ID (as the client gave it, if it did)."""
     return [
-        UserError(field=["input", *[_camel(f) for f in e.field]], message=e.message, code=e.code)
+        UserError(field=["input", *[_camel(f) for f in e.field]], message=e.render(ids.render), code=e.code)
         for e in exc.errors
     ]
 
 
 async def run(
-    info: GraphQLInfo, role: Role, what: str, command: Callable[[Writer], Awaitable[T]]
+    info: GraphQLInfo,
+    role: Role,
+    what: str,
+    command: Callable[[Writer], Awaitable[T]],
+    ids: GivenIds | None = None,
 ) -> tuple[T | None, list[UserError]]:
+    """Run a store command in one write transaction. `ids`: the global IDs the input gave, so
+    messages quote them as given."""
     ctx = info.context
     actor = require_role(info, role, what)
     for attempt in range(BUSY_RETRIES):
@@ -77,7 +87,7 @@ async def run(
                 result = await command(writer)
             return result, []
         except StoreError as exc:
-            return None, _user_errors(exc)
+            return None, _user_errors(exc, ids or GivenIds())
         except IntegrityError:
             # A concurrent writer made the same row between our check and our insert.
             return None, [
@@ -190,11 +200,6 @@ class CohortInput:
     treatment_status: str | None = None
     sample_type: str | None = None
 
-    def to_store(self) -> claim_cmds.CohortInput:
-        return claim_cmds.CohortInput(
-            self.label, self.size, self.female_count, self.condition, self.treatment_status, self.sample_type
-        )
-
 
 @strawberry.input
 class EvidenceInput:
@@ -202,9 +207,6 @@ class EvidenceInput:
     locator: str | None = None
     stance: Stance | None = None
     source: str | None = strawberry.field(default=None, description="Defaults to the claim's source.")
-
-    def to_store(self) -> claim_cmds.EvidenceInput:
-        return claim_cmds.EvidenceInput(self.quote, self.locator, self.stance, self.source)
 
 
 @strawberry.input
@@ -214,11 +216,6 @@ class StatisticsInput:
     p_value: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
-
-    def to_store(self) -> claim_cmds.StatisticsInput:
-        return claim_cmds.StatisticsInput(
-            self.effect_size, self.effect_measure, self.p_value, self.ci_low, self.ci_high
-        )
 
 
 @strawberry.input
@@ -350,14 +347,18 @@ _UPDATABLE = (
 )
 
 
-def _changes(data: UpdateClaimInput) -> lifecycle.ClaimChanges:
+def _changes(data: UpdateClaimInput, ids: GivenIds) -> lifecycle.ClaimChanges:
     changes = lifecycle.ClaimChanges(comment=data.comment)
     for name in _UPDATABLE:
         value = getattr(data, name)
-        if value is not strawberry.UNSET:
-            setattr(changes, name, value)
+        if value is strawberry.UNSET:
+            continue
+        reference = refers_to(ClaimRecord.model_fields[name])
+        if reference is not None and isinstance(value, str):
+            value = ids.name_or_id(value, reference)
+        setattr(changes, name, value)
     if data.statistics is not strawberry.UNSET:
-        changes.statistics = data.statistics.to_store() if data.statistics is not None else None
+        changes.statistics = to_record(data.statistics, StatisticsRecord, ids) if data.statistics else None
     return changes
 
 
@@ -365,14 +366,10 @@ def _changes(data: UpdateClaimInput) -> lifecycle.ClaimChanges:
 class Mutation:
     @strawberry.mutation(description="Add a document. DOI and PMID are unique in any spelling.")
     async def create_source(self, info: GraphQLInfo, input: CreateSourceInput) -> SourcePayload:
-        data = source_cmds.SourceInput(
-            kind=input.kind, title=input.title, authors=input.authors or [], venue=input.venue,
-            year=input.year, published=input.published, doi=input.doi, pmid=input.pmid, url=input.url,
-            peer_reviewed=bool(input.peer_reviewed), ai_generated=bool(input.ai_generated),
-            derived_from=input.derived_from,
-        )  # fmt: skip
+        ids = GivenIds()
+        data = to_record(input, SourceRecord, ids)
         row, errors = await run(
-            info, Role.CURATOR, "creating a source", lambda w: source_cmds.create_source(w, data)
+            info, Role.CURATOR, "creating a source", lambda w: source_cmds.create_source(w, data), ids
         )
         return SourcePayload(source=Source.from_row(row) if row else None, user_errors=errors)
 
@@ -390,7 +387,9 @@ class Mutation:
     async def create_intervention(
         self, info: GraphQLInfo, input: CreateInterventionInput
     ) -> InterventionPayload:
-        actions = [vocab_cmds.ActionInput(a.target, a.action) for a in input.actions or []]
+        actions = [
+            vocab_cmds.ActionInput(name_or_id(a.target, "Target"), a.action) for a in input.actions or []
+        ]
         data = vocab_cmds.InterventionInput(
             input.name, input.kind, input.aliases or [], input.xrefs or [], actions
         )
@@ -411,8 +410,8 @@ class Mutation:
         self, info: GraphQLInfo, input: AddInterventionActionInput
     ) -> InterventionPayload:
         async def command(w: Writer) -> Any:
-            action = vocab_cmds.ActionInput(input.target, input.action)
-            return await vocab_cmds.add_action(w, input.intervention, action)
+            action = vocab_cmds.ActionInput(name_or_id(input.target, "Target"), input.action)
+            return await vocab_cmds.add_action(w, name_or_id(input.intervention, "Intervention"), action)
 
         row, errors = await run(info, Role.CURATOR, "adding an intervention action", command)
         return InterventionPayload(
@@ -421,7 +420,8 @@ class Mutation:
 
     @strawberry.mutation
     async def create_condition(self, info: GraphQLInfo, input: CreateConditionInput) -> ConditionPayload:
-        data = vocab_cmds.ConditionInput(input.name, input.parent, input.aliases or [], input.xrefs or [])
+        parent = name_or_id(input.parent, "Condition") if input.parent is not None else None
+        data = vocab_cmds.ConditionInput(input.name, parent, input.aliases or [], input.xrefs or [])
         row, errors = await run(
             info, Role.CURATOR, "creating a condition", lambda w: vocab_cmds.create_condition(w, data)
         )
@@ -457,40 +457,33 @@ class Mutation:
 
     @strawberry.mutation(description="Enter a claim as DRAFT (or SUBMITTED with `submit: true`).")
     async def create_claim(self, info: GraphQLInfo, input: CreateClaimInput) -> ClaimPayload:
-        data = claim_cmds.ClaimInput(
-            statement=input.statement, target=input.target, intervention=input.intervention,
-            outcome=input.outcome, direction=input.direction, modality=input.modality,
-            evidence_type=input.evidence_type, organism=input.organism, condition=input.condition,
-            cohort=input.cohort.to_store() if input.cohort else None,
-            comparator=input.comparator.to_store() if input.comparator else None,
-            sample_type=input.sample_type,
-            statistics=input.statistics.to_store() if input.statistics else None,
-            source=input.source, evidence=[e.to_store() for e in input.evidence], submit=bool(input.submit),
-        )  # fmt: skip
+        ids = GivenIds()
+        data = to_record(input, ClaimRecord, ids)
         row, errors = await run(
-            info, Role.CURATOR, "creating a claim", lambda w: claim_cmds.create_claim(w, data)
+            info, Role.CURATOR, "creating a claim", lambda w: claim_cmds.create_claim(w, data), ids
         )
         return _claim_payload(info, row, errors)
 
     @strawberry.mutation(description="Correct a claim; name the version you read (expectedVersion).")
     async def update_claim(self, info: GraphQLInfo, input: UpdateClaimInput) -> ClaimPayload:
-        changes = _changes(input)
+        ids = GivenIds()
+        changes = _changes(input, ids)
 
         async def command(w: Writer) -> Any:
             return await lifecycle.update_claim(w, _claim_id(input.id), input.expected_version, changes)
 
-        row, errors = await run(info, Role.CURATOR, "editing a claim", command)
+        row, errors = await run(info, Role.CURATOR, "editing a claim", command, ids)
         return _claim_payload(info, row, errors)
 
     @strawberry.mutation(description="Add a quote to a claim.")
     async def add_evidence(self, info: GraphQLInfo, input: AddEvidenceInput) -> ClaimPayload:
-        async def command(w: Writer) -> Any:
-            claim_id = _claim_id(input.claim)
-            return await lifecycle.add_evidence(
-                w, claim_id, input.expected_version, input.evidence.to_store()
-            )
+        ids = GivenIds()
+        evidence = to_record(input.evidence, EvidenceRecord, ids)
 
-        row, errors = await run(info, Role.CURATOR, "adding evidence", command)
+        async def command(w: Writer) -> Any:
+            return await lifecycle.add_evidence(w, _claim_id(input.claim), input.expected_version, evidence)
+
+        row, errors = await run(info, Role.CURATOR, "adding evidence", command, ids)
         return _claim_payload(info, row, errors)
 
     @strawberry.mutation(description="Send a draft (or a revised rejected claim) to the reviewers.")

@@ -8,7 +8,8 @@ import strawberry
 
 from api.graphql.auth import require_role
 from api.graphql.errors import ClientError
-from api.graphql.inputs import ClaimFilter, ClaimOrder, SourceFilter
+from api.graphql.ids import from_global_id, int_key
+from api.graphql.inputs import ClaimFilter, ClaimOrder, SourceFilter, vocabulary_reference
 from api.graphql.types.audit import AuditEvent, AuditFilter, resolve_audit
 from api.graphql.types.claims import Claim, resolve_claims
 from api.graphql.types.common import (
@@ -29,7 +30,6 @@ from api.graphql.types.sources import Source, User
 from api.graphql.types.summary import EvidenceSummary
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
 from api.store.errors import StoreError
-from api.store.ids import from_global_id, int_key
 from api.store.queries.audit import AuditFilterSpec
 from api.store.queries.conflicts import ConflictFilterSpec
 from api.store.queries.summary import evidence_summary
@@ -82,7 +82,7 @@ async def _vocabulary(info: GraphQLInfo, kind: VocabularyKind, search: str | Non
 
 async def _find(info: GraphQLInfo, kind: VocabularyKind, name: str):  # type: ignore[no-untyped-def]
     async with info.context.db.read() as session:
-        return await lookup_id(session, kind, name)
+        return await lookup_id(session, kind, vocabulary_reference(kind, name))
 
 
 @strawberry.type
@@ -185,7 +185,8 @@ class Query:
         f = filter or SourceFilter()
         _checked_search(f.text, "filter.text")
         async with ctx.db.read() as session:
-            page = await paged(sources_page(session, f.kind, f.text, f.derived_from, request, ctx.db.read))
+            derived_from = f.derived_from_source()
+            page = await paged(sources_page(session, f.kind, f.text, derived_from, request, ctx.db.read))
         return to_connection(page, Source.from_row)
 
     @strawberry.field(description="Questions (target, outcome) on which visible claims disagree.")

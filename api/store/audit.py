@@ -1,56 +1,127 @@
-"""Appending to and verifying the audit log's hash chain (rules in schema.audit)."""
+"""Appending to and verifying the audit log's hash chain (rules in schema.audit).
+
+AuditChain is the one appender: it locks the chain's head, numbers and hashes each event after
+it, and moves the head. Every write transaction appends its pending events through it at commit
+(append_events, run by Database.write); the bulk import appends its events through it chunk by
+chunk, writing each chunk's rows its own fast way (COPY on PostgreSQL), so memory stays bounded.
+This module imports nothing of api.store.db, which imports it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-if TYPE_CHECKING:  # db.py appends through this module at commit
-    from api.store.db import Writer
 from schema.audit import GENESIS_HASH, ChainBreak, EventContent, event_hash, verify_chain
 from schema.base import utcnow
 from schema.tables import AuditEvent, AuditHead
 
 # Every write transaction runs these three, so they are Core statements on the tables, built
 # once: no ORM loading or bulk-persistence machinery, and no statement rebuilt per call. The
-# head is read as columns, not as an ORM object, so a head row the session may hold (a bulk
-# import moves it mid-transaction) can never stand in for the row in the database.
+# head is read as columns, not as an ORM object, so a head row the session may hold can never
+# stand in for the row in the database.
 _HEAD = AuditHead.__table__
 _READ_HEAD = sa.select(_HEAD.c.last_event_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
 _INSERT_EVENTS = sa.insert(AuditEvent.__table__)
 _MOVE_HEAD = sa.update(_HEAD).where(_HEAD.c.id == 1)  # SET takes the keys of the parameters
 
 
-async def append_events(session: AsyncSession, writer: Writer) -> None:
-    """Chain the writer's pending events after the current head. Called last in the transaction,
-    so the head lock (FOR UPDATE on PostgreSQL) is held only for the final statements."""
-    if not writer.pending:
-        return
-    head = (await session.execute(_READ_HEAD)).one()
-    previous_hash, next_id = head.last_hash, (head.last_event_id or 0) + 1
-    rows = []
-    for pending in writer.pending:
+@dataclass
+class PendingEvent:
+    """An event a command recorded (api.store.db.Writer.record), chained at commit."""
+
+    action: str
+    entity_type: str
+    entity_id: int
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainedEvent:
+    """An event with its place in the chain: what the audit_event row stores."""
+
+    content: EventContent
+    previous_hash: str
+    hash: str
+
+    def row(self) -> dict[str, Any]:
+        return {**self.content.__dict__, "previous_hash": self.previous_hash, "hash": self.hash}
+
+
+class AuditChain:
+    """The end of the hash chain, held by one transaction: open() locks the head row (FOR
+    UPDATE on PostgreSQL; SQLite's write lock does the same), so concurrent writers queue and
+    the chain cannot fork; append() numbers and hashes events after it; close() moves the head
+    to the last one. The caller writes the events' rows before it commits."""
+
+    def __init__(self, session: AsyncSession, actor_id: int | None, request_id: str | None) -> None:
+        self.session = session
+        self.actor_id = actor_id
+        self.request_id = request_id
+        self.next_id = 0
+        self.previous = GENESIS_HASH
+        self.appended = 0
+
+    async def open(self) -> None:
+        head = (await self.session.execute(_READ_HEAD)).one()
+        self.next_id, self.previous = (head.last_event_id or 0) + 1, head.last_hash
+
+    def append(
+        self,
+        at: datetime,
+        action: str,
+        entity_type: str,
+        entity_id: int,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        comment: str | None = None,
+    ) -> ChainedEvent:
+        """Chain one event (`before` and `after` hold JSON values only, as Writer.record's
+        json_safe makes them)."""
         content = EventContent(
-            id=next_id,
-            at=utcnow(),
-            actor_id=writer.actor.user_id,
-            action=pending.action,
-            entity_type=pending.entity_type,
-            entity_id=pending.entity_id,
-            before=pending.before,
-            after=pending.after,
-            comment=pending.comment,
-            request_id=writer.request_id,
-        )
-        digest = event_hash(content, previous_hash)
-        rows.append({**content.__dict__, "previous_hash": previous_hash, "hash": digest})
-        previous_hash, next_id = digest, next_id + 1
+            id=self.next_id, at=at, actor_id=self.actor_id, action=action, entity_type=entity_type,
+            entity_id=entity_id, before=before, after=after, comment=comment, request_id=self.request_id,
+        )  # fmt: skip
+        digest = event_hash(content, self.previous)
+        event = ChainedEvent(content, self.previous, digest)
+        self.previous, self.next_id = digest, self.next_id + 1
+        self.appended += 1
+        return event
+
+    async def close(self) -> None:
+        """Move the head to the last event appended (if any)."""
+        if self.appended:
+            await self.session.execute(
+                _MOVE_HEAD, {"last_event_id": self.next_id - 1, "last_hash": self.previous}
+            )
+
+
+async def append_events(
+    session: AsyncSession, actor_id: int | None, request_id: str | None, pending: list[PendingEvent]
+) -> None:
+    """Chain a transaction's pending events after the current head, write them and empty
+    `pending`. Called last in the transaction, so the head lock is held only for the final
+    statements."""
+    if not pending:
+        return
+    chain = AuditChain(session, actor_id, request_id)
+    await chain.open()
+    rows = [
+        chain.append(
+            utcnow(), p.action, p.entity_type, p.entity_id, before=p.before, after=p.after, comment=p.comment
+        ).row()
+        for p in pending
+    ]
     await session.execute(_INSERT_EVENTS, rows)
-    await session.execute(_MOVE_HEAD, {"last_event_id": next_id - 1, "last_hash": previous_hash})
-    writer.pending.clear()
+    await chain.close()
+    pending.clear()
 
 
 @dataclass(frozen=True)

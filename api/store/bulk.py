@@ -1,38 +1,46 @@
-"""Bulk import: many already-resolved records in one transaction, validated and audited like the commands.
+"""Bulk import: many records in one transaction, checked by the same rules and audited like the commands.
 
-The store commands (api.store.commands) resolve names and write one claim per transaction; that
-is right for a curator and far too slow for loading a corpus. Here the caller resolves names once
-and hands over records whose references are ids, in chunks, inside one write transaction:
+The store commands (api.store.commands) write one claim per transaction; that is right for a
+curator and far too slow for loading a corpus. Here records come in chunks, inside one write
+transaction:
 
     async with db.write(actor) as w, bulk_import(w) as load:
         source_ids = (await load.sources(source_records)).ids
-        cohort_ids = (await load.cohorts(cohort_records)).ids
         await load.claims(claim_records)          # as many chunks of each as you like
 
-Each record is checked with the rules the commands apply:
+The records are the ones every way in uses (schema.records: SourceRecord, ClaimRecord), or
+mappings that read as them (JSON, YAML), and they are checked with the rules every way in
+applies (schema.validation: check_source, check_claim, cohort_disagreement). What needs the
+database is looked up once per chunk: references by id (ids not seen yet make the vocabularies
+be read again) or by text (names, aliases, CURIEs, DOIs, PMIDs, URLs, resolved as the commands
+resolve them), a source's DOI and PMID, the cohorts a claim names by label, and the claims a
+record would repeat.
 
-- sources (create_source's rules: title, DOI / PMID normalised, year, URL); a DOI or PMID already
-  stored names the existing source, so importing twice adds nothing;
-- cohorts (label, size, female count; a (source, label) already stored is reused when it agrees);
-- claims (create_claim's rules: statement, exactly one subject, statistics, 1-50 quotes, every
-  referenced row exists, a cohort belongs to the claim's source and organism, and the fingerprint
-  of schema.claims is unique among live claims). A record repeating a live claim, in the database
-  or earlier in the import, is skipped (or refused, with on_duplicate="error"), so a repeated
-  import adds no claims. Each claim's quotes, its claim_target rows (schema.bearing over its
-  intervention's actions) and its claim_search document (as api.store.search writes it) go in
-  with it.
+- A source whose DOI or PMID is already stored names the existing source, so importing twice adds
+  nothing; two records of a chunk may not share one.
+- A claim's cohort and comparator are named by label within its source, as createClaim names
+  them: a label the source has (in the database, or from an earlier claim of the import) is
+  reused and must not be contradicted, a new one is created with the claim's organism.
+- A claim repeating a live claim (the fingerprint of schema.claims), in the database or earlier in
+  the import, is skipped (or refused, with on_duplicate="error"), so a repeated import adds no
+  claims. Each claim's quotes, its claim_target rows (schema.bearing over its intervention's
+  actions) and its claim_search document (as api.store.search writes it) go in with it.
+- A claim is entered DRAFT, or SUBMITTED when its record says `submit`, unless `statuses` says
+  otherwise; any status but those needs the admin role (as create_claim).
 
 All or nothing: the import is one savepoint in the caller's transaction. A refused record raises
 a StoreError whose messages name the record (its position among the import's records of that
-kind) and the field, and nothing of the import stays, not even the chunks before it (the
-savepoint is rolled back; Database.write then rolls back the whole transaction).
+kind: "claim 12: ...", field ("records", "12", ...)) and the field, and nothing of the import
+stays, not even the chunks before it (the savepoint is rolled back; Database.write then rolls
+back the whole transaction).
 
 Audited like the commands: every source, cohort and claim gets the event its command records
 ("source.create", "cohort.create", "claim.create", with the same content), so a claim's history
-shows who created it. The events are hash-chained here, chunk by chunk (schema.audit's rules),
-rather than held in Writer.pending until commit: memory stays bounded by the chunk.
-audit="batch" records one event per chunk instead ("claim.bulk_import" naming the id runs and a
-digest of the fingerprints): smaller, but a claim's own history then does not show its creation.
+shows who created it. The events are chained by api.store.audit.AuditChain, as every
+transaction's are, but written chunk by chunk rather than held in Writer.pending until commit:
+memory stays bounded by the chunk. audit="batch" records one event per chunk instead
+("claim.bulk_import" naming the id runs and a digest of the fingerprints): smaller, but a claim's
+own history then does not show its creation.
 
 Fast because rows bypass the ORM (tuples to the driver: executemany on SQLite, COPY on
 PostgreSQL), a chunk's look-ups are one query each, ids are allocated up front, SQLite's text
@@ -45,49 +53,32 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import itertools
-import math
 import time
 from array import array
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.store.audit import append_events
+from api.store.audit import AuditChain
 from api.store.commands._common import require_role
 from api.store.db import Database, Writer
-from api.store.errors import StoreError, UserError, UserErrorCode
-from api.store.ids import to_global_id
-from schema.audit import EventContent, event_hash
+from api.store.errors import Ref, StoreError, UserError, UserErrorCode
+from api.store.resolve import SOURCE, lookup_ids, resolve_id, resolve_source_id
+from api.store.vocabularies import VOCABULARIES
 from schema.base import utcnow
 from schema.bearing import target_level_direction
 from schema.claims import claim_fingerprint
-from schema.enums import (
-    ClaimStatus,
-    EffectDirection,
-    EvidenceType,
-    Modality,
-    Role,
-    SourceKind,
-    Stance,
-    TargetAction,
-)
-from schema.identifiers import IdentifierError, normalize_doi, normalize_pmid
-from schema.normalize import clean_label
+from schema.enums import ClaimStatus, EffectDirection, Role, TargetAction, VocabularyKind
+from schema.records import ClaimRecord, CohortRecord, Record, SourceRecord
 from schema.tables import (
     LIVE_STATUSES,
-    MAX_LABEL,
-    MAX_QUOTE,
-    MAX_STATEMENT,
-    MAX_TITLE,
     AuditEvent,
-    AuditHead,
     Claim,
     Cohort,
     Condition,
@@ -99,10 +90,19 @@ from schema.tables import (
     Target,
 )
 from schema.users import Actor
+from schema.validation import (
+    COHORT_AGREES,
+    CheckedClaim,
+    CheckedCohort,
+    CheckedSource,
+    check_claim,
+    check_source,
+    cohort_disagreement,
+    is_id,
+    parse_record,
+)
 
 DEFAULT_BATCH = 5000
-MAX_EVIDENCE = 50  # as api.store.commands.claims
-_MAX_SAMPLE_TYPE = 100
 _LIVE = tuple(s.value for s in LIVE_STATUSES)
 # "Live" written out as literals, as the partial unique index on claim.fingerprint is: with bound
 # parameters instead, neither SQLite nor a generic PostgreSQL plan can prove the index applies.
@@ -117,81 +117,20 @@ PG_INDEX_BUILD_MEMORY = "512MB"
 
 DuplicatePolicy = Literal["skip", "error"]
 AuditMode = Literal["entity", "batch"]
-
-
-# --- records ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRecord:
-    kind: SourceKind | str
-    title: str
-    authors: Sequence[str] = ()
-    venue: str | None = None
-    year: int | None = None
-    published: date | None = None
-    doi: str | None = None
-    pmid: str | None = None
-    url: str | None = None
-    peer_reviewed: bool = False
-    ai_generated: bool = False
-    derived_from_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CohortRecord:
-    source_id: int
-    label: str
-    organism_id: int
-    condition_id: int | None = None
-    size: int | None = None
-    female_count: int | None = None
-    treatment_status: str | None = None
-    sample_type: str | None = None
-    notes: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EvidenceRecord:
-    quote: str
-    locator: str | None = None
-    stance: Stance | str = Stance.SUPPORTS
-    source_id: int | None = None  # defaults to the claim's source
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimRecord:
-    """One claim with every reference resolved to an id (exactly one subject)."""
-
-    statement: str
-    outcome_id: int
-    direction: EffectDirection | str
-    modality: Modality | str
-    evidence_type: EvidenceType | str
-    organism_id: int
-    source_id: int
-    evidence: Sequence[EvidenceRecord]
-    subject_target_id: int | None = None
-    subject_intervention_id: int | None = None
-    condition_id: int | None = None
-    cohort_id: int | None = None
-    comparator_id: int | None = None
-    sample_type: str | None = None
-    effect_size: float | None = None
-    effect_measure: str | None = None
-    p_value: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    status: ClaimStatus | str = ClaimStatus.ACCEPTED
+# A record, or data (a mapping) that reads as one.
+SourceInput = SourceRecord | Mapping[str, Any]
+ClaimInput = ClaimRecord | Mapping[str, Any]
 
 
 @dataclass
 class BatchResult:
-    """What one chunk did: ids in record order (None where a record was skipped as a duplicate)."""
+    """What one chunk did: ids in record order (None where a record was skipped as a duplicate),
+    and the cohorts its claims created."""
 
     ids: list[int | None]
     inserted: int
     duplicates: int
+    cohorts: int = 0
 
 
 @dataclass
@@ -207,7 +146,7 @@ class ImportReport:
         return self.records / self.seconds if self.seconds > 0 else 0.0
 
 
-# --- checks -------------------------------------------------------------------------------
+# --- problems -----------------------------------------------------------------------------
 
 
 class _Problems:
@@ -220,60 +159,285 @@ class _Problems:
     def add(self, index: int, message: str, *path: str, code: UserErrorCode = UserErrorCode.INVALID) -> None:
         self.errors.append(UserError(code, f"{self.noun} {index}: {message}", ("records", str(index), *path)))
 
+    def extend(self, index: int, errors: Iterable[UserError]) -> None:
+        """A validator's errors (paths relative to the record) about record `index`."""
+        prefix = f"{self.noun} {index}: "
+        self.errors.extend(e.within("records", str(index), prefix=prefix) for e in errors)
+
     def raise_if_any(self) -> None:
         if self.errors:
             raise StoreError(self.errors)
 
 
-def _label(
-    problems: _Problems, index: int, value: str | None, max_len: int, *path: str, required: bool
-) -> str | None:
-    """clean_label with the commands' limits (api.store.commands._common)."""
-    text = clean_label(value) if value is not None else ""
-    if not text:
-        if required:
-            problems.add(index, f"{path[-1]} must not be empty", *path)
-        return None
-    if len(text) > max_len:
-        problems.add(index, f"{path[-1]} is {len(text)} characters; at most {max_len} are allowed", *path)
-        return None
-    return text
+def _parsed(problems: _Problems, index: int, model: type[Record], data: Any) -> Any:
+    """A record of `model` as given, or read from a mapping; None (and problems) if it is not one."""
+    if isinstance(data, model):
+        return data
+    record, errors = parse_record(model, data)
+    problems.extend(index, errors)
+    return record
 
 
-_ENUM_VALUES: dict[type, dict[str, Any]] = {
-    enum: {member.value: member for member in enum}
-    for enum in (ClaimStatus, EffectDirection, EvidenceType, Modality, SourceKind, Stance)
-}
+# --- references -----------------------------------------------------------------------------
+
+Kind = VocabularyKind | Literal["source"]
+# Names resolved by one statement (api.store.resolve.lookup_ids builds a UNION of one SELECT each).
+_NAMES_PER_LOOKUP = 32
 
 
-def _enum(problems: _Problems, index: int, enum: type, value: Any, name: str, *path: str) -> Any:
-    """The member for a member or its value (a dict look-up: StrEnum members hash as their value)."""
-    found = _ENUM_VALUES[enum].get(value) if isinstance(value, str) else None
-    if found is None:
-        choices = ", ".join(_ENUM_VALUES[enum])
-        problems.add(index, f"{name} '{value}' is not one of {choices}", *(path or (name,)))
-    return found
+# The vocabularies, and the paths of a claim's references, as _resolve names them.
+_T, _I, _O, _G, _C = (
+    VocabularyKind.TARGET, VocabularyKind.INTERVENTION, VocabularyKind.OUTCOME, VocabularyKind.ORGANISM,
+    VocabularyKind.CONDITION,
+)  # fmt: skip
+_AT_T, _AT_I, _AT_O, _AT_G, _AT_C, _AT_S = (
+    ("target",),
+    ("intervention",),
+    ("outcome",),
+    ("organism",),
+    ("condition",),
+    ("source",),
+)
 
 
-def _check_ref(
-    problems: _Problems, index: int, value: int | None, known: set[int], noun: str, name: str
-) -> None:
-    if value is not None and value not in known:
-        problems.add(index, f"no {noun} has id {value}", name, code=UserErrorCode.NOT_FOUND)
+class _Wanted:
+    """The references of a chunk to check: source ids, and text; whether an id of a vocabulary
+    entry not seen yet came."""
+
+    __slots__ = ("ids", "sources", "texts", "unknown")
+
+    def __init__(self, vocab: _Vocab) -> None:
+        self.ids = vocab.ids
+        self.sources: set[int] = set()
+        self.texts: set[tuple[Kind, str]] = set()
+        self.unknown = False
+
+    def add(self, kind: Kind, ref: int | str | None, required: bool) -> None:
+        if ref is None:
+            return
+        if type(ref) is int:
+            if kind == SOURCE:
+                self.sources.add(ref)
+            elif ref not in self.ids[kind]:
+                self.unknown = True
+        elif required or ref.strip():  # type: ignore[union-attr]
+            self.texts.add((kind, ref))  # type: ignore[arg-type]
 
 
-def _finite(problems: _Problems, i: int, value: float | None, name: str) -> bool:
-    """True for a finite number, False (and a problem) for anything else but None."""
-    if value is None:
-        return False
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        problems.add(i, f"{name} must be a finite number", "statistics", name)
-        return False
-    return True
+class _References:
+    """What a chunk's references name. Ids are checked against what exists: the vocabularies
+    (read once per import, and again when an id not seen yet comes: another writer may have
+    added it) and the chunk's sources (one query). Text is resolved as the commands resolve it
+    (api.store.resolve), each distinct name once; a name that resolves to nothing gets the
+    commands' message (with the closest names)."""
+
+    def __init__(self, load: BulkImport) -> None:
+        self.load = load
+        self.sources: set[int] = set()
+        # The ids that exist, by kind (the vocabularies' and the chunk's sources).
+        self.known: dict[Kind, set[int]] = {}
+        self.by_text: dict[tuple[Kind, str], int | None] = {}
+        self.missing: dict[tuple[Kind, str], UserError] = {}
+
+    async def resolve(self, refs: Iterable[tuple[Kind, int | str | None, bool]]) -> None:
+        """Look up (kind, reference, required) triples; an optional reference left out or blank
+        names nothing and is not looked up."""
+        wanted = _Wanted(self.load.vocab)
+        for kind, ref, required in refs:
+            wanted.add(kind, ref, required)
+        await self._look_up(wanted)
+
+    async def resolve_claims(self, records: Iterable[ClaimRecord]) -> None:
+        """resolve() for what claim records name, walked without building a triple per
+        reference (a large import names millions)."""
+        wanted = _Wanted(self.load.vocab)
+        add, ids, sources = wanted.add, self.load.vocab.ids, wanted.sources
+        targets, interventions, outcomes, organisms, conditions = (ids[k] for k in (_T, _I, _O, _G, _C))
+        for r in records:
+            # An id already known needs nothing: tested here, without a call (the common case).
+            ref = r.target
+            if ref is not None and not (type(ref) is int and ref in targets):
+                add(_T, ref, False)
+            ref = r.intervention
+            if ref is not None and not (type(ref) is int and ref in interventions):
+                add(_I, ref, False)
+            ref = r.outcome
+            if not (type(ref) is int and ref in outcomes):
+                add(_O, ref, True)
+            ref = r.organism
+            if not (type(ref) is int and ref in organisms):
+                add(_G, ref, True)
+            ref = r.condition
+            if ref is not None and not (type(ref) is int and ref in conditions):
+                add(_C, ref, False)
+            ref = r.source
+            if type(ref) is int:
+                sources.add(ref)
+            else:
+                add(SOURCE, ref, True)
+            for ev in r.evidence:
+                if ev.source is not None:
+                    add(SOURCE, ev.source, False)
+            for cohort in (r.cohort, r.comparator):
+                if cohort is not None and cohort.condition is not None:
+                    add(_C, cohort.condition, False)
+        await self._look_up(wanted)
+
+    async def _look_up(self, wanted: _Wanted) -> None:
+        vocab = self.load.vocab
+        if wanted.unknown:
+            await vocab.load(self.load.session)
+        self.sources = await self.load.sql.existing_ids("source", (i for i in wanted.sources if is_id(i)))
+        self.known = {**vocab.ids, SOURCE: self.sources}
+        texts = wanted.texts - self.by_text.keys()
+        if not texts:
+            return
+        ordered = sorted(texts, key=lambda t: (str(t[0]), t[1]))
+        found: list[int | None] = []
+        for first in range(0, len(ordered), _NAMES_PER_LOOKUP):
+            found += await lookup_ids(self.load.session, ordered[first : first + _NAMES_PER_LOOKUP])
+        for (kind, text), id_ in zip(ordered, found, strict=True):
+            self.by_text[kind, text] = id_
+            if id_ is None:
+                self.missing[kind, text] = await self._not_found(kind, text)
+            elif kind != SOURCE and id_ not in vocab.ids[kind]:
+                await vocab.load(self.load.session)
+                self.known = {**vocab.ids, SOURCE: self.sources}
+
+    async def _not_found(self, kind: Kind, text: str) -> UserError:
+        """The commands' error for a name that names nothing (or, for a URL, several sources)."""
+        session = self.load.session
+        try:
+            if kind == SOURCE:
+                await resolve_source_id(session, text, ())
+            else:
+                await resolve_id(session, VocabularyKind(kind), text, ())
+        except StoreError as exc:
+            return exc.errors[0]
+        raise AssertionError(f"{kind} '{text}' resolved on the second look-up")  # pragma: no cover
+
+    def id(self, kind: Kind, ref: int | str) -> int | None:
+        if type(ref) is int:
+            return ref if ref in self.known[kind] else None
+        return self.by_text.get((kind, ref))  # type: ignore[arg-type]
+
+    def take(
+        self,
+        problems: _Problems,
+        index: int,
+        kind: Kind,
+        ref: int | str | None,
+        path: tuple[str, ...],
+        required: bool,
+    ) -> int | None:
+        """The id a reference names; None for an optional one left out or blank; else None and
+        a problem saying why."""
+        if type(ref) is int:
+            if ref in self.known[kind]:
+                return ref
+            noun = "source" if kind == SOURCE else VOCABULARIES[VocabularyKind(kind)].noun
+            problems.add(index, f"no {noun} has id {ref}", *path, code=UserErrorCode.NOT_FOUND)
+            return None
+        if ref is None or not (required or ref.strip()):  # type: ignore[union-attr]
+            return None
+        found = self.by_text.get((kind, ref))  # type: ignore[arg-type]
+        if found is None:
+            problems.extend(index, [self.missing[kind, ref].within(*path)])  # type: ignore[index]
+        return found
 
 
-def _float(value: float | None) -> float | None:
-    return None if value is None else float(value)
+# --- audit ----------------------------------------------------------------------------------
+
+
+class _AuditRows:
+    """The import's audit events, chained by api.store.audit.AuditChain (as every transaction's
+    are) and written chunk by chunk with the driver's own bulk insert. Events the writer
+    recorded before the import are chained first (bulk_import appends them); events recorded
+    after it are chained after the import's at commit, since the head moves here. The head row
+    stays locked until commit, so concurrent writers queue behind the import, as they must for
+    one chain."""
+
+    COLUMNS = (
+        "id", "at", "actor_id", "action", "entity_type", "entity_id", "before", "after", "comment",
+        "request_id", "previous_hash", "hash",
+    )  # fmt: skip
+
+    def __init__(self, w: Writer) -> None:
+        self.chain = AuditChain(w.session, w.actor.user_id, w.request_id)
+        self.session = w.session
+        self.rows: list[tuple] = []
+        self.at = utcnow()
+        self._at_stored: Any = None
+        self._null: Any = _bind(AuditEvent.__table__.c.before, w.session)(None)
+
+    async def open(self) -> None:
+        await self.chain.open()
+
+    def stamp(self, at: datetime) -> None:
+        """The time of the events that follow (one per chunk: they are written together)."""
+        self.at = at
+        self._at_stored = _bind(AuditEvent.__table__.c.at, self.session)(at)
+
+    def add(self, action: str, entity_type: str, entity_id: int, after: dict[str, Any]) -> None:
+        """Chain one event. `after` holds JSON values only (as Writer.record's json_safe makes them)."""
+        event = self.chain.append(self.at, action, entity_type, entity_id, after=after)
+        content = event.content
+        self.rows.append(
+            (content.id, self._at_stored, content.actor_id, action, entity_type, entity_id, self._null,
+             _json_text(after), None, content.request_id, event.previous_hash, event.hash)
+        )  # fmt: skip
+
+    async def flush(self, sql: _Sql) -> None:
+        await sql.insert("audit_event", self.COLUMNS, self.rows)
+        self.rows = []
+
+    async def close(self, sql: _Sql) -> None:
+        await self.flush(sql)
+        await self.chain.close()
+
+
+@dataclass
+class _Vocab:
+    """The small vocabularies' ids (a few hundred each) and the interventions' actions."""
+
+    ids: dict[Kind, set[int]] = field(default_factory=dict)
+    actions: dict[int, list[tuple[int, TargetAction]]] = field(default_factory=dict)
+
+    async def load(self, session: AsyncSession) -> None:
+        async def ids(table: Any) -> set[int]:
+            return set((await session.scalars(sa.select(table.id))).all())
+
+        self.ids = {
+            VocabularyKind.TARGET: await ids(Target),
+            VocabularyKind.INTERVENTION: await ids(Intervention),
+            VocabularyKind.OUTCOME: await ids(Outcome),
+            VocabularyKind.ORGANISM: await ids(Organism),
+            VocabularyKind.CONDITION: await ids(Condition),
+        }
+        self.actions = {}
+        rows = await session.execute(
+            sa.select(
+                InterventionAction.intervention_id, InterventionAction.target_id, InterventionAction.action
+            ).order_by(InterventionAction.intervention_id, InterventionAction.target_id)
+        )
+        for intervention_id, target_id, action in rows.all():
+            self.actions.setdefault(intervention_id, []).append((target_id, TargetAction(action)))
+
+
+@dataclass(slots=True)
+class _Row:
+    """A claim that passed every check: its column values, ready to write."""
+
+    values: tuple  # _CLAIM_COLUMNS "statement" .. "source_id"
+    status: str
+    fingerprint: str
+    evidence: list[tuple]  # (position, source id, quote, locator, stance)
+    direction: EffectDirection
+    subject_target_id: int | None
+    subject_intervention_id: int | None
+
+
+# --- the database -------------------------------------------------------------------------
 
 
 def _id_runs(ids: Sequence[int]) -> list[list[int]]:
@@ -483,123 +647,6 @@ class _Deferred:
             )
 
 
-class _AuditChain:
-    """Appends the import's audit events to the hash chain as it goes, chunk by chunk.
-
-    The same chain Database.write() appends at commit (api.store.audit.append_events): ids follow
-    the head, each hash covers its event and the previous hash (schema.audit.event_hash). Events
-    the writer recorded before the import are chained first; events recorded after it are chained
-    after the import's at commit, since the head row is moved here. On PostgreSQL the head row
-    stays locked (FOR UPDATE) until commit, so concurrent writers queue behind the import, as
-    they must for one chain; SQLite's write lock does the same.
-    """
-
-    COLUMNS = (
-        "id", "at", "actor_id", "action", "entity_type", "entity_id", "before", "after", "comment",
-        "request_id", "previous_hash", "hash",
-    )  # fmt: skip
-
-    def __init__(self, w: Writer) -> None:
-        self.w = w
-        self.next_id = 0
-        self.previous = ""
-        self.rows: list[tuple] = []
-        self.at = utcnow()
-        self._at_stored: Any = None
-        self._null: Any = _bind(AuditEvent.__table__.c.before, w.session)(None)
-
-    async def open(self) -> None:
-        session = self.w.session
-        assert not self.w.pending, "bulk_import chains the writer's earlier events first"
-        head = (
-            await session.execute(
-                sa.select(AuditHead.last_event_id, AuditHead.last_hash)
-                .where(AuditHead.id == 1)
-                .with_for_update()
-            )
-        ).one()
-        self.next_id, self.previous = (head.last_event_id or 0) + 1, head.last_hash
-
-    def stamp(self, at: datetime) -> None:
-        """The time of the events that follow (one per chunk: they are written together)."""
-        self.at = at
-        self._at_stored = _bind(AuditEvent.__table__.c.at, self.w.session)(at)
-
-    def add(self, action: str, entity_type: str, entity_id: int, after: dict[str, Any]) -> None:
-        """Chain one event. `after` holds JSON values only (as Writer.record's json_safe makes them)."""
-        w = self.w
-        content = EventContent(
-            id=self.next_id, at=self.at, actor_id=w.actor.user_id, action=action, entity_type=entity_type,
-            entity_id=entity_id, before=None, after=after, comment=None, request_id=w.request_id,
-        )  # fmt: skip
-        digest = event_hash(content, self.previous)
-        self.rows.append(
-            (self.next_id, self._at_stored, content.actor_id, action, entity_type, entity_id, self._null,
-             _json_text(after), None, w.request_id, self.previous, digest)
-        )  # fmt: skip
-        self.previous, self.next_id = digest, self.next_id + 1
-
-    async def flush(self, sql: _Sql) -> None:
-        await sql.insert("audit_event", self.COLUMNS, self.rows)
-        self.rows = []
-
-    async def close(self, sql: _Sql) -> None:
-        """Write what is left and move the head (through the ORM, so a head row the session
-        already holds is updated too and the commit-time append reads the new head)."""
-        await self.flush(sql)
-        await self.w.session.execute(
-            sa.update(AuditHead)
-            .where(AuditHead.id == 1)
-            .values(last_event_id=self.next_id - 1, last_hash=self.previous)
-        )
-
-
-@dataclass
-class _Vocab:
-    """The small vocabularies (a few hundred ids each), read once per import and again when a
-    record names an id not seen yet (another writer may have added it since)."""
-
-    targets: set[int] = field(default_factory=set)
-    interventions: set[int] = field(default_factory=set)
-    outcomes: set[int] = field(default_factory=set)
-    organisms: set[int] = field(default_factory=set)
-    conditions: set[int] = field(default_factory=set)
-    actions: dict[int, list[tuple[int, TargetAction]]] = field(default_factory=dict)
-
-    async def load(self, session: AsyncSession) -> None:
-        async def ids(table: Any) -> set[int]:
-            return set((await session.scalars(sa.select(table.id))).all())
-
-        self.targets = await ids(Target)
-        self.interventions = await ids(Intervention)
-        self.outcomes = await ids(Outcome)
-        self.organisms = await ids(Organism)
-        self.conditions = await ids(Condition)
-        self.actions = {}
-        rows = await session.execute(
-            sa.select(
-                InterventionAction.intervention_id, InterventionAction.target_id, InterventionAction.action
-            ).order_by(InterventionAction.intervention_id, InterventionAction.target_id)
-        )
-        for intervention_id, target_id, action in rows.all():
-            self.actions.setdefault(intervention_id, []).append((target_id, TargetAction(action)))
-
-    def knows_all(self, records: Sequence[ClaimRecord]) -> bool:
-        for r in records:
-            if (
-                (r.subject_target_id is not None and r.subject_target_id not in self.targets)
-                or (
-                    r.subject_intervention_id is not None
-                    and r.subject_intervention_id not in self.interventions
-                )
-                or r.outcome_id not in self.outcomes
-                or r.organism_id not in self.organisms
-                or (r.condition_id is not None and r.condition_id not in self.conditions)
-            ):
-                return False
-        return True
-
-
 # --- the import ---------------------------------------------------------------------------
 
 
@@ -621,10 +668,10 @@ class BulkImport:
         self.audit_mode = audit
         self.defer = defer
         self.vocab = _Vocab()
-        self.audit = _AuditChain(w)
+        self.audit = _AuditRows(w)
         self.deferred = _Deferred(w.session, self.sqlite)
         # Records seen so far, per kind: the position an error names.
-        self.seen = {"source": 0, "cohort": 0, "claim": 0}
+        self.seen = {"source": 0, "claim": 0}
         # Claim id → record position of this import's claims, to name the record a later record
         # repeats (the claim is not in the database yet, and will not be). Kept only when
         # duplicates are errors: 16 bytes a claim.
@@ -652,27 +699,40 @@ class BulkImport:
 
     # sources ---------------------------------------------------------------------------
 
-    async def sources(self, records: Sequence[SourceRecord], *, start: int | None = None) -> BatchResult:
+    async def sources(self, records: Sequence[SourceInput], *, start: int | None = None) -> BatchResult:
         """Insert a chunk of sources; ids come back in record order. A source whose DOI or PMID
         is already stored is not added again: its id is returned."""
         require_role(self.w.actor, Role.CURATOR, "importing sources")
         start = self._start("source", len(records), start)
         problems = _Problems("source")
-        known_sources = await self.sql.existing_ids("source", (r.derived_from_id for r in records))
-        checked = [_check_source(problems, start + n, rec, known_sources) for n, rec in enumerate(records)]
-        _refuse_repeats(problems, start, checked, "doi", "pmid")
+        checked: list[CheckedSource | None] = []
+        for n, data in enumerate(records):
+            record = _parsed(problems, start + n, SourceRecord, data)
+            found, errors = check_source(record) if record is not None else (None, ())
+            problems.extend(start + n, errors)
+            checked.append(found)
+        refs = _References(self)
+        await refs.resolve((SOURCE, c.derived_from, False) for c in checked if c is not None)
+        values: list[dict[str, Any]] = []
+        for n, c in enumerate(checked):
+            if c is None:
+                continue
+            derived_from_id = refs.take(problems, start + n, SOURCE, c.derived_from, ("derivedFrom",), False)
+            values.append(_source_values(c, derived_from_id))
+        problems.raise_if_any()
+        _refuse_repeats(problems, start, values, "doi", "pmid")
         problems.raise_if_any()
 
-        existing = await self._sources_by_identifier(checked)
+        existing = await self._sources_by_identifier(values)
         ids: list[int | None] = [
-            existing.get(("doi", c["doi"])) or existing.get(("pmid", c["pmid"])) for c in checked
+            existing.get(("doi", c["doi"])) or existing.get(("pmid", c["pmid"])) for c in values
         ]
         fresh = [offset for offset, known in enumerate(ids) if known is None]
         if fresh:
             new_ids = await self.sql.allocate_ids("source", len(fresh))
             for offset, new_id in zip(fresh, new_ids, strict=True):
                 ids[offset] = new_id
-            await self._write_sources([checked[o] for o in fresh], new_ids)
+            await self._write_sources([values[o] for o in fresh], new_ids)
         return BatchResult(ids=ids, inserted=len(fresh), duplicates=len(records) - len(fresh))
 
     async def _sources_by_identifier(self, checked: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
@@ -712,74 +772,212 @@ class BulkImport:
             )
         await self.audit.flush(self.sql)
 
-    # cohorts ---------------------------------------------------------------------------
+    # claims ----------------------------------------------------------------------------
 
-    async def cohorts(self, records: Sequence[CohortRecord], *, start: int | None = None) -> BatchResult:
-        """Insert a chunk of cohorts; a (source, label) already stored is reused when it agrees
-        with the record (as create_claim reuses a source's cohort by label), else refused."""
-        require_role(self.w.actor, Role.CURATOR, "importing cohorts")
-        start = self._start("cohort", len(records), start)
-        problems = _Problems("cohort")
-        known = {
-            "source": await self.sql.existing_ids("source", (r.source_id for r in records)),
-            "organism": await self.sql.existing_ids("organism", (r.organism_id for r in records)),
-            "condition": await self.sql.existing_ids("condition", (r.condition_id for r in records)),
-        }
-        checked = [_check_cohort(problems, start + n, rec, known) for n, rec in enumerate(records)]
-        seen: dict[tuple[int, str], int] = {}
-        for offset, c in enumerate(checked):
-            if c["label"] is None:
+    async def claims(
+        self,
+        records: Sequence[ClaimInput],
+        *,
+        start: int | None = None,
+        statuses: Sequence[ClaimStatus] | None = None,
+    ) -> BatchResult:
+        """Check and insert a chunk of claims (see the module doc), with the cohorts they name
+        that their sources do not have yet. `statuses`: the status of each record's claim;
+        by default DRAFT, or SUBMITTED when the record says `submit`."""
+        require_role(self.w.actor, Role.CURATOR, "importing claims")
+        if statuses is not None and len(statuses) != len(records):
+            raise ValueError("give one status per record")
+        start = self._start("claim", len(records), start)
+        problems = _Problems("claim")
+        admin = self.w.actor.can(Role.ADMIN)
+        parsed: list[tuple[ClaimRecord, CheckedClaim, ClaimStatus] | None] = []
+        for n, data in enumerate(records):
+            i = start + n
+            record = _parsed(problems, i, ClaimRecord, data)
+            if record is None:
+                parsed.append(None)
                 continue
-            key = (c["source_id"], c["label"])
-            if key in seen:
-                problems.add(
-                    start + offset, f"label '{c['label']}' is also given to record {seen[key]}", "label"
-                )
-            seen[key] = start + offset
-        problems.raise_if_any()
-
-        existing = await self._cohorts_by_label(checked)
-        ids: list[int | None] = []
-        fresh: list[int] = []
-        for offset, c in enumerate(checked):
-            found = existing.get((c["source_id"], c["label"]))
-            if found is None:
-                fresh.append(offset)
+            checked, errors = check_claim(record)
+            if errors:
+                problems.extend(i, errors)
+            if statuses is not None:
+                status = ClaimStatus(statuses[n])
             else:
-                _check_agrees(problems, start + offset, c, found)
-            ids.append(None if found is None else found["id"])
-        problems.raise_if_any()
-        if fresh:
-            new_ids = await self.sql.allocate_ids("cohort", len(fresh))
-            for offset, new_id in zip(fresh, new_ids, strict=True):
-                ids[offset] = new_id
-            await self._write_cohorts([checked[o] for o in fresh], new_ids)
-        return BatchResult(ids=ids, inserted=len(fresh), duplicates=len(records) - len(fresh))
-
-    async def _cohorts_by_label(self, checked: list[dict[str, Any]]) -> dict[tuple[int, str], dict[str, Any]]:
-        columns = ("id", "source_id", "label", *_COHORT_FIELDS)
-        found = await self.sql.fetch_in(
-            f"SELECT {', '.join(columns)} FROM cohort WHERE source_id IN ?", (c["source_id"] for c in checked)
+                status = ClaimStatus.SUBMITTED if record.submit else ClaimStatus.DRAFT
+            if status not in _CURATOR_STATUSES and not admin:
+                problems.add(
+                    i, f"importing a claim as {status.value} needs the admin role", "status",
+                    code=UserErrorCode.FORBIDDEN,
+                )  # fmt: skip
+            parsed.append(None if checked is None else (record, checked, status))
+        refs = _References(self)
+        await refs.resolve_claims(item[0] for item in parsed if item is not None)
+        cohorts = _Cohorts(self)
+        await cohorts.read(
+            refs.id(SOURCE, item[0].source)
+            for item in parsed
+            if item is not None and (item[0].cohort is not None or item[0].comparator is not None)
         )
-        rows = [dict(zip(columns, row, strict=True)) for row in found]
-        return {(row["source_id"], row["label"]): row for row in rows}
+        resolved = [
+            None if item is None else self._resolve(problems, start + n, *item, refs, cohorts)
+            for n, item in enumerate(parsed)
+        ]
+        problems.raise_if_any()
+        await cohorts.allocate()
+        rows: list[_Row] = [_row(item, cohorts, self.vocab) for item in resolved if item is not None]
+        keep = await self._new_claims(problems, start, rows)
+        problems.raise_if_any()
 
-    async def _write_cohorts(self, checked: list[dict[str, Any]], new_ids: list[int]) -> None:
+        ids: list[int | None] = [None] * len(records)
+        await self._write_cohorts(cohorts)
+        if keep:
+            new_ids = await self.sql.allocate_ids("claim", len(keep))
+            for offset, claim_id in zip(keep, new_ids, strict=True):
+                ids[offset] = claim_id
+            await self._write_claims([rows[o] for o in keep], new_ids)
+            if self.on_duplicate == "error":
+                # Ids only grow (max + 1 under the lock, or a sequence), so the arrays stay sorted.
+                self.claim_ids.extend(new_ids)
+                self.claim_positions.extend(start + offset for offset in keep)
+        return BatchResult(
+            ids=ids, inserted=len(keep), duplicates=len(records) - len(keep), cohorts=len(cohorts.new)
+        )
+
+    def _resolve(
+        self,
+        problems: _Problems,
+        i: int,
+        record: ClaimRecord,
+        checked: CheckedClaim,
+        status: ClaimStatus,
+        refs: _References,
+        cohorts: _Cohorts,
+    ) -> _Resolved | None:
+        """A checked claim with its references resolved and its cohorts named; None (and
+        problems) when something it names is not there or a cohort it names disagrees."""
+        before = len(problems.errors)
+        # An id that exists is taken as it is, without a call: the common case in a large import.
+        take, known = refs.take, refs.known
+        ref = record.target
+        target = ref if type(ref) is int and ref in known[_T] else take(problems, i, _T, ref, _AT_T, False)
+        ref = record.intervention
+        intervention = (
+            ref if type(ref) is int and ref in known[_I] else take(problems, i, _I, ref, _AT_I, False)
+        )
+        ref = record.outcome
+        outcome = ref if type(ref) is int and ref in known[_O] else take(problems, i, _O, ref, _AT_O, True)
+        ref = record.organism
+        organism = ref if type(ref) is int and ref in known[_G] else take(problems, i, _G, ref, _AT_G, True)
+        ref = record.condition
+        condition = ref if type(ref) is int and ref in known[_C] else take(problems, i, _C, ref, _AT_C, False)
+        ref = record.source
+        source = (
+            ref if type(ref) is int and ref in known[SOURCE] else take(problems, i, SOURCE, ref, _AT_S, True)
+        )
+        evidence_sources = [
+            None
+            if ev.source is None
+            else take(problems, i, SOURCE, ev.source, ("evidence", str(n), "source"), False)
+            for n, ev in enumerate(record.evidence)
+        ]
+        cohort = comparator = None
+        if record.cohort is not None:
+            cohort = self._cohort(
+                problems, i, "cohort", checked.cohort, record.cohort, refs, cohorts, source, organism, before
+            )
+        if record.comparator is not None:
+            comparator = self._cohort(
+                problems, i, "comparator", checked.comparator, record.comparator, refs, cohorts, source,
+                organism, before,
+            )  # fmt: skip
+        if len(problems.errors) != before:
+            return None
+        assert outcome is not None and organism is not None and source is not None
+        return _Resolved(
+            checked, record, status, target, intervention, outcome, organism, condition, source,
+            evidence_sources, cohort, comparator,
+        )  # fmt: skip
+
+    def _cohort(
+        self,
+        problems: _Problems,
+        i: int,
+        name: str,
+        checked: CheckedCohort | None,
+        given: CohortRecord,
+        refs: _References,
+        cohorts: _Cohorts,
+        source: int | None,
+        organism: int | None,
+        before: int,
+    ) -> tuple[int, str] | None:
+        """The key of the cohort (or comparator) a claim names, its condition resolved; None
+        when the claim has problems already (`before`: the problems it came with)."""
+        condition = refs.take(problems, i, _C, given.condition, (name, "condition"), False)
+        if checked is None or source is None or organism is None or len(problems.errors) != before:
+            return None
+        return cohorts.name(problems, i, name, checked, source, organism, condition)
+
+    async def _new_claims(self, problems: _Problems, start: int, rows: list[_Row]) -> list[int]:
+        """Offsets of the claims to insert: fingerprints are unique among live claims, in the
+        database (including this import's earlier chunks) and within the chunk."""
+        # The partial unique index answers this; SQLite must be told to use it (it would rather
+        # read ix_claim_status, most of the table), and "live" is spelt as the index's condition.
+        indexed = "INDEXED BY uq_claim_live_fingerprint" if self.sql.sqlite else ""
+        found = await self.sql.fetch_in(
+            f"SELECT fingerprint, id FROM claim {indexed} WHERE fingerprint IN ? AND {_LIVE_SQL}",
+            (row.fingerprint for row in rows),
+            "text",
+        )
+        live = dict(found)
+        keep: list[int] = []
+        seen: dict[str, int] = {}
+        for offset, row in enumerate(rows):
+            fp = row.fingerprint
+            if fp in live or fp in seen:
+                if self.on_duplicate == "error":
+                    other = self._describe(live[fp]) if fp in live else f"record {start + seen[fp]}"
+                    duplicate = UserError.naming(
+                        UserErrorCode.DUPLICATE,
+                        ("statement",),
+                        "this source already has a claim with the same subject, outcome, direction and "
+                        "context (",
+                        other,
+                        ")",
+                    )
+                    problems.extend(start + offset, [duplicate])
+                continue
+            if row.status in _LIVE:
+                seen[fp] = offset
+            keep.append(offset)
+        return keep
+
+    def _describe(self, claim_id: int) -> Ref | str:
+        """A claim a record repeats: an earlier record of this import, or a stored claim."""
+        i = bisect.bisect_left(self.claim_ids, claim_id)
+        if i < len(self.claim_ids) and self.claim_ids[i] == claim_id:
+            return f"record {self.claim_positions[i]}"
+        return Ref("Claim", claim_id)
+
+    async def _write_cohorts(self, cohorts: _Cohorts) -> None:
+        if not cohorts.new:
+            return
         now = utcnow()
         stamp = _bind(Cohort.__table__.c.created_at, self.session)(now)
+        made = list(cohorts.new.values())
         rows = [
-            (i, c["source_id"], c["label"], c["organism_id"], c["condition_id"], c["size"], c["female_count"],
-             c["treatment_status"], c["sample_type"], c["notes"], stamp)
-            for c, i in zip(checked, new_ids, strict=True)
+            (c["id"], c["source_id"], c["label"], c["organism_id"], c["condition_id"], c["size"],
+             c["female_count"], c["treatment_status"], c["sample_type"], None, stamp)
+            for c in made
         ]  # fmt: skip
         await self.sql.insert("cohort", _COHORT_COLUMNS, rows)
         self.audit.stamp(now)
         if self.audit_mode == "entity":
-            for c, i in zip(checked, new_ids, strict=True):
-                # As create_claim records a cohort it creates (notes only when given: it cannot).
-                after = {k: v for k, v in c.items() if k != "notes" or v is not None}
-                self.audit.add("cohort.create", "Cohort", i, after)
+            for c in made:
+                # As create_claim records a cohort it creates.
+                self.audit.add("cohort.create", "Cohort", c["id"], {k: v for k, v in c.items() if k != "id"})
         else:
+            new_ids = [c["id"] for c in made]
             self.audit.add(
                 "cohort.bulk_import",
                 "Cohort",
@@ -788,91 +986,7 @@ class BulkImport:
             )
         await self.audit.flush(self.sql)
 
-    # claims ----------------------------------------------------------------------------
-
-    async def claims(self, records: Sequence[ClaimRecord], *, start: int | None = None) -> BatchResult:
-        """Validate and insert a chunk of claims (see the module doc)."""
-        require_role(self.w.actor, Role.CURATOR, "importing claims")
-        start = self._start("claim", len(records), start)
-        problems = _Problems("claim")
-        if not self.vocab.knows_all(records):
-            await self.vocab.load(self.session)
-        refs = await self._claim_refs(records)
-        admin = self.w.actor.can(Role.ADMIN)
-        checked = [
-            _check_claim(problems, start + n, rec, self.vocab, refs, admin) for n, rec in enumerate(records)
-        ]
-        problems.raise_if_any()
-        keep = await self._new_claims(problems, start, checked)
-        problems.raise_if_any()
-
-        ids: list[int | None] = [None] * len(records)
-        if keep:
-            new_ids = await self.sql.allocate_ids("claim", len(keep))
-            for offset, claim_id in zip(keep, new_ids, strict=True):
-                ids[offset] = claim_id
-            await self._write_claims([checked[o] for o in keep], new_ids)  # type: ignore[misc]
-            if self.on_duplicate == "error":
-                # Ids only grow (max + 1 under the lock, or a sequence), so the arrays stay sorted.
-                self.claim_ids.extend(new_ids)
-                self.claim_positions.extend(start + offset for offset in keep)
-        return BatchResult(ids=ids, inserted=len(keep), duplicates=len(records) - len(keep))
-
-    async def _claim_refs(self, records: Sequence[ClaimRecord]) -> _ClaimRefs:
-        """The sources and cohorts the chunk names, read in one query each."""
-        evidence_sources = (e.source_id for r in records for e in r.evidence)
-        sources = await self.sql.existing_ids(
-            "source", itertools.chain((r.source_id for r in records), evidence_sources)
-        )
-        cohorts = await self.sql.fetch_in(
-            "SELECT id, source_id, organism_id FROM cohort WHERE id IN ?",
-            (c for r in records for c in (r.cohort_id, r.comparator_id)),
-        )
-        return _ClaimRefs(sources, {cid: (sid, oid) for cid, sid, oid in cohorts})
-
-    async def _new_claims(
-        self, problems: _Problems, start: int, checked: list[_CheckedClaim | None]
-    ) -> list[int]:
-        """Offsets of the claims to insert: fingerprints are unique among live claims, in the
-        database (including this import's earlier chunks) and within the chunk."""
-        # The partial unique index answers this; SQLite must be told to use it (it would rather
-        # read ix_claim_status, most of the table), and "live" is spelt as the index's condition.
-        indexed = "INDEXED BY uq_claim_live_fingerprint" if self.sql.sqlite else ""
-        found = await self.sql.fetch_in(
-            f"SELECT fingerprint, id FROM claim {indexed} WHERE fingerprint IN ? AND {_LIVE_SQL}",
-            (c.fingerprint for c in checked if c is not None),
-            "text",
-        )
-        live = dict(found)
-        keep: list[int] = []
-        seen: dict[str, int] = {}
-        for offset, c in enumerate(checked):
-            assert c is not None  # records with problems were refused before
-            fp = c.fingerprint
-            if fp in live or fp in seen:
-                if self.on_duplicate == "error":
-                    other = self._describe(live[fp]) if fp in live else f"record {start + seen[fp]}"
-                    problems.add(
-                        start + offset,
-                        "this source already has a claim with the same subject, outcome, direction and "
-                        f"context ({other})",
-                        "statement",
-                        code=UserErrorCode.DUPLICATE,
-                    )
-                continue
-            if c.status in _LIVE:
-                seen[fp] = offset
-            keep.append(offset)
-        return keep
-
-    def _describe(self, claim_id: int) -> str:
-        """A claim a record repeats: an earlier record of this import, or a stored claim."""
-        i = bisect.bisect_left(self.claim_ids, claim_id)
-        if i < len(self.claim_ids) and self.claim_ids[i] == claim_id:
-            return f"record {self.claim_positions[i]}"
-        return f"claim {to_global_id('Claim', claim_id)}"
-
-    async def _write_claims(self, checked: list[_CheckedClaim], new_ids: list[int]) -> None:
+    async def _write_claims(self, rows: list[_Row], new_ids: list[int]) -> None:
         now = utcnow()
         stamp = _bind(Claim.__table__.c.created_at, self.session)(now)
         actor_id = self.w.actor.user_id
@@ -880,7 +994,7 @@ class BulkImport:
         evidence_rows: list[tuple] = []
         target_rows: list[tuple] = []
         search_rows: list[tuple] = []
-        for c, claim_id in zip(checked, new_ids, strict=True):
+        for c, claim_id in zip(rows, new_ids, strict=True):
             claim_rows.append(
                 (claim_id, *c.values, c.status, 1, c.fingerprint, actor_id, stamp, stamp, actor_id)
             )
@@ -899,23 +1013,179 @@ class BulkImport:
 
         self.audit.stamp(now)
         if self.audit_mode == "entity":
-            for c, claim_id in zip(checked, new_ids, strict=True):
+            for c, claim_id in zip(rows, new_ids, strict=True):
                 self.audit.add("claim.create", "Claim", claim_id, _claim_snapshot(c))
         else:
             digest = hashlib.sha256()
-            statuses: dict[str, int] = {}
-            for c, claim_id in zip(checked, new_ids, strict=True):
+            counts: dict[str, int] = {}
+            for c, claim_id in zip(rows, new_ids, strict=True):
                 digest.update(f"{claim_id}:{c.fingerprint}\n".encode())
-                statuses[c.status] = statuses.get(c.status, 0) + 1
+                counts[c.status] = counts.get(c.status, 0) + 1
             self.audit.add(
                 "claim.bulk_import",
                 "Claim",
                 new_ids[0],
                 # Commits the event to exactly these claims: sha256 over "id:fingerprint" lines.
-                {"claims": len(new_ids), "ids": _id_runs(new_ids), "statuses": statuses,
+                {"claims": len(new_ids), "ids": _id_runs(new_ids), "statuses": counts,
                  "fingerprints_sha256": digest.hexdigest()},
             )  # fmt: skip
         await self.audit.flush(sql)
+
+
+@dataclass(slots=True)
+class _Resolved:
+    """A checked claim with the ids its references name and the keys of the cohorts it names."""
+
+    checked: CheckedClaim
+    record: ClaimRecord
+    status: ClaimStatus
+    target: int | None
+    intervention: int | None
+    outcome: int
+    organism: int
+    condition: int | None
+    source: int
+    evidence_sources: list[int | None]
+    cohort: tuple[int, str] | None
+    comparator: tuple[int, str] | None
+
+
+class _Cohorts:
+    """The cohorts a chunk's claims name by (source, label): those their sources have (in the
+    database, this import's earlier chunks included) and those the chunk makes, in the order
+    claims first name them (the order create_claim makes them in). The first claim naming a new
+    cohort gives its values and organism; every later one must agree (cohort_disagreement)."""
+
+    _COLUMNS = ("id", "source_id", "label", "organism_id", *(column for column, _ in COHORT_AGREES))
+
+    def __init__(self, load: BulkImport) -> None:
+        self.sql = load.sql
+        self.stored: dict[tuple[int, str], dict[str, Any]] = {}
+        self.new: dict[tuple[int, str], dict[str, Any]] = {}
+
+    async def read(self, source_ids: Iterable[int | None]) -> None:
+        found = await self.sql.fetch_in(
+            f"SELECT {', '.join(self._COLUMNS)} FROM cohort WHERE source_id IN ?", source_ids
+        )
+        for values in found:
+            row = dict(zip(self._COLUMNS, values, strict=True))
+            self.stored[row["source_id"], row["label"]] = row
+
+    def name(
+        self,
+        problems: _Problems,
+        i: int,
+        name: str,
+        cohort: CheckedCohort,
+        source_id: int,
+        organism_id: int,
+        condition_id: int | None,
+    ) -> tuple[int, str]:
+        key = (source_id, cohort.label)
+        wanted = {
+            "size": cohort.size,
+            "female_count": cohort.female_count,
+            "condition_id": condition_id,
+            "treatment_status": cohort.treatment_status,
+            "sample_type": cohort.sample_type,
+        }
+        found = self.stored.get(key) or self.new.get(key)
+        if found is None:
+            made = {"source_id": source_id, "label": cohort.label, "organism_id": organism_id}
+            self.new[key] = {**made, **wanted}
+        else:
+            problem = cohort_disagreement(
+                name, cohort.label, found, wanted, found["organism_id"] == organism_id
+            )
+            if problem is not None:
+                problems.extend(i, [problem])
+        return key
+
+    async def allocate(self) -> None:
+        if self.new:
+            ids = await self.sql.allocate_ids("cohort", len(self.new))
+            for row, id_ in zip(self.new.values(), ids, strict=True):
+                row["id"] = id_
+
+    def id(self, key: tuple[int, str] | None) -> int | None:
+        if key is None:
+            return None
+        return (self.stored.get(key) or self.new[key])["id"]
+
+
+def _row(r: _Resolved, cohorts: _Cohorts, vocab: _Vocab) -> _Row:
+    """The claim's column values, fingerprint and quotes, as create_claim writes them."""
+    c, record = r.checked, r.record
+    cohort_id, comparator_id = cohorts.id(r.cohort), cohorts.id(r.comparator)
+    direction = record.direction
+    fingerprint = claim_fingerprint(
+        source_id=r.source, subject_target_id=r.target, subject_intervention_id=r.intervention,
+        outcome_id=r.outcome, direction=direction.value, organism_id=r.organism, condition_id=r.condition,
+        cohort_id=cohort_id, comparator_id=comparator_id, sample_type=c.sample_type,
+    )  # fmt: skip
+    stats = c.statistics
+    values = (
+        c.statement, r.target, r.intervention, r.outcome, direction.value, record.modality.value,
+        record.evidence_type.value, r.organism, r.condition, cohort_id, comparator_id, c.sample_type,
+        stats["effect_size"], stats["effect_measure"], stats["p_value"], stats["ci_low"], stats["ci_high"],
+        r.source,
+    )  # fmt: skip
+    evidence = [
+        (position, source or r.source, ev.quote, ev.locator, ev.stance.value)
+        for position, (ev, source) in enumerate(zip(c.evidence, r.evidence_sources, strict=True))
+    ]
+    return _Row(values, r.status.value, fingerprint, evidence, direction, r.target, r.intervention)
+
+
+def _source_values(c: CheckedSource, derived_from_id: int | None) -> dict[str, Any]:
+    """A checked source's values, keyed as source_snapshot keys them."""
+    return {
+        "kind": c.kind.value,
+        "title": c.title,
+        "authors": c.authors,
+        "venue": c.venue,
+        "year": c.year,
+        "published": c.published,
+        "doi": c.doi,
+        "pmid": c.pmid,
+        "url": c.url,
+        "peer_reviewed": c.peer_reviewed,
+        "ai_generated": c.ai_generated,
+        "derived_from_id": derived_from_id,
+    }
+
+
+def _refuse_repeats(problems: _Problems, start: int, checked: list[dict[str, Any]], *keys: str) -> None:
+    """Two records of one chunk may not share a DOI or a PMID."""
+    for key in keys:
+        seen: dict[str, int] = {}
+        for offset, c in enumerate(checked):
+            value = c[key]
+            if value is None:
+                continue
+            if value in seen:
+                problems.add(start + offset, f"{key} {value} is also given to record {seen[value]}", key)
+            seen[value] = start + offset
+
+
+def _bearing(c: _Row, vocab: _Vocab) -> list[tuple]:
+    """The claim's claim_target rows without the claim id, as write_claim_targets computes them."""
+    if c.subject_target_id is not None:
+        return [(c.subject_target_id, None, c.direction.value)]
+    rows = []
+    for target_id, action in vocab.actions.get(c.subject_intervention_id, ()):  # type: ignore[arg-type]
+        level = target_level_direction(c.direction, action)
+        rows.append((target_id, c.subject_intervention_id, level.value if level else None))
+    return rows
+
+
+def _claim_snapshot(c: _Row) -> dict[str, Any]:
+    """The "claim.create" event's content, as create_claim records it (claim_snapshot + quotes)."""
+    after: dict[str, Any] = dict(zip(_SNAPSHOT_VALUES, c.values, strict=True))
+    after["status"] = c.status
+    after["version"] = 1
+    after["evidence"] = [dict(zip(_EVIDENCE_KEYS, ev, strict=True)) for ev in c.evidence]
+    return after
 
 
 @asynccontextmanager
@@ -935,7 +1205,7 @@ async def bulk_import(
     commits what it wrote before. Database.write rolls back the whole transaction anyway."""
     load = BulkImport(w, on_duplicate=on_duplicate, audit=audit, defer=defer)
     # Events the transaction recorded before the import are chained first, outside the savepoint.
-    await append_events(w.session, w)
+    await w.append_pending()
     savepoint = await w.session.begin_nested()
     try:
         await load.begin()
@@ -943,7 +1213,7 @@ async def bulk_import(
         await load.finish()
     except BaseException:
         await savepoint.rollback()
-        w.session.expire_all()  # the audit head, should the session hold it, is as before again
+        w.session.expire_all()
         raise
     await savepoint.commit()
 
@@ -957,14 +1227,16 @@ async def _large_page_cache(session: AsyncSession) -> None:
         await session.execute(sa.text(f"PRAGMA cache_size=-{SQLITE_BULK_CACHE_KIB}"))
 
 
-# --- per-record checks and rows -----------------------------------------------------------
+# --- rows -------------------------------------------------------------------------------------
 
 _SOURCE_COLUMNS = (
     "id", "kind", "title", "authors", "venue", "year", "published", "doi", "pmid", "url", "peer_reviewed",
     "ai_generated", "derived_from_id", "created_by_id", "created_at",
 )  # fmt: skip
-_COHORT_FIELDS = ("organism_id", "condition_id", "size", "female_count", "treatment_status", "sample_type")
-_COHORT_COLUMNS = ("id", "source_id", "label", *_COHORT_FIELDS, "notes", "created_at")
+_COHORT_COLUMNS = (
+    "id", "source_id", "label", "organism_id", "condition_id", "size", "female_count", "treatment_status",
+    "sample_type", "notes", "created_at",
+)  # fmt: skip
 _CLAIM_COLUMNS = (
     "id", "statement", "subject_target_id", "subject_intervention_id", "outcome_id", "direction",
     "modality", "evidence_type", "organism_id", "condition_id", "cohort_id", "comparator_id",
@@ -972,7 +1244,7 @@ _CLAIM_COLUMNS = (
     "status", "version", "fingerprint", "created_by_id", "created_at", "updated_at", "last_edited_by_id",
 )  # fmt: skip
 # The fields of a claim's "claim.create" event, as api.store.commands.claims.claim_snapshot: the
-# first 18 are _CheckedClaim.values, in _CLAIM_COLUMNS order.
+# first 18 are _Row.values, in _CLAIM_COLUMNS order.
 _SNAPSHOT_VALUES = _CLAIM_COLUMNS[1:19]
 _EVIDENCE_COLUMNS = ("claim_id", "position", "source_id", "quote", "locator", "stance", "created_at")
 _EVIDENCE_KEYS = ("position", "source_id", "quote", "locator", "stance")
@@ -980,258 +1252,26 @@ _TARGET_COLUMNS = ("claim_id", "target_id", "via_intervention_id", "target_direc
 _SEARCH_COLUMNS = ("claim_id", "document")
 
 
-def _check_source(problems: _Problems, i: int, rec: SourceRecord, known_sources: set[int]) -> dict[str, Any]:
-    """create_source's rules; the checked values, keyed as source_snapshot keys them."""
-    kind = _enum(problems, i, SourceKind, rec.kind, "kind")
-    title = _label(problems, i, rec.title, MAX_TITLE, "title", required=True)
-    venue = _label(problems, i, rec.venue, MAX_LABEL, "venue", required=False)
-    authors = [
-        _label(problems, i, a, MAX_LABEL, "authors", str(n), required=True) for n, a in enumerate(rec.authors)
-    ]
-    doi = pmid = None
-    if rec.doi is not None and rec.doi.strip():
-        try:
-            doi = normalize_doi(rec.doi)
-        except IdentifierError as exc:
-            problems.add(i, str(exc), "doi")
-    if rec.pmid is not None and str(rec.pmid).strip():
-        try:
-            pmid = normalize_pmid(rec.pmid)
-        except IdentifierError as exc:
-            problems.add(i, str(exc), "pmid")
-    if rec.year is not None and not 1500 <= rec.year <= 2200:
-        problems.add(i, f"year {rec.year} is outside 1500-2200", "year")
-    if rec.published is not None and rec.year is not None and rec.published.year != rec.year:
-        problems.add(i, "published and year disagree", "published")
-    url = (rec.url or "").strip() or None
-    if url is not None and (not url.lower().startswith(("http://", "https://")) or len(url) > 2000):
-        problems.add(i, "url must be an http(s) address of at most 2000 characters", "url")
-    _check_ref(problems, i, rec.derived_from_id, known_sources, "source", "derivedFrom")
-    return {
-        "kind": kind.value if kind is not None else None,
-        "title": title,
-        "authors": authors,
-        "venue": venue,
-        "year": rec.year if rec.year is not None else (rec.published.year if rec.published else None),
-        "published": rec.published,
-        "doi": doi,
-        "pmid": pmid,
-        "url": url,
-        "peer_reviewed": bool(rec.peer_reviewed),
-        "ai_generated": bool(rec.ai_generated),
-        "derived_from_id": rec.derived_from_id,
-    }
-
-
-def _refuse_repeats(problems: _Problems, start: int, checked: list[dict[str, Any]], *keys: str) -> None:
-    """Two records of one chunk may not share a DOI or a PMID."""
-    for key in keys:
-        seen: dict[str, int] = {}
-        for offset, c in enumerate(checked):
-            value = c[key]
-            if value is None:
-                continue
-            if value in seen:
-                problems.add(start + offset, f"{key} {value} is also given to record {seen[value]}", key)
-            seen[value] = start + offset
-
-
-def _check_cohort(
-    problems: _Problems, i: int, rec: CohortRecord, known: dict[str, set[int]]
-) -> dict[str, Any]:
-    """create_claim's rules for a cohort; the checked values, keyed as its audit event keys them."""
-    label = _label(problems, i, rec.label, MAX_LABEL, "label", required=True)
-    if rec.size is not None and rec.size < 0:
-        problems.add(i, "size must not be negative", "size")
-    if rec.female_count is not None:
-        if rec.female_count < 0:
-            problems.add(i, "femaleCount must not be negative", "femaleCount")
-        elif rec.size is not None and rec.female_count > rec.size:
-            problems.add(i, "femaleCount must not exceed size", "femaleCount")
-    _check_ref(problems, i, rec.source_id, known["source"], "source", "source")
-    _check_ref(problems, i, rec.organism_id, known["organism"], "organism", "organism")
-    _check_ref(problems, i, rec.condition_id, known["condition"], "condition", "condition")
-    return {
-        "source_id": rec.source_id,
-        "label": label,
-        "organism_id": rec.organism_id,
-        "condition_id": rec.condition_id,
-        "size": rec.size,
-        "female_count": rec.female_count,
-        "treatment_status": _label(
-            problems, i, rec.treatment_status, MAX_LABEL, "treatmentStatus", required=False
-        ),
-        "sample_type": _label(problems, i, rec.sample_type, _MAX_SAMPLE_TYPE, "sampleType", required=False),
-        "notes": _label(problems, i, rec.notes, MAX_STATEMENT, "notes", required=False),
-    }
-
-
-def _check_agrees(problems: _Problems, i: int, c: dict[str, Any], found: dict[str, Any]) -> None:
-    """A cohort already stored under the record's (source, label) must not be contradicted."""
-    for name in _COHORT_FIELDS:
-        if c[name] is not None and found[name] != c[name]:
-            problems.add(i, f"this source's cohort '{c['label']}' already has {name} = {found[name]!r}", name)
-
-
-@dataclass(frozen=True, slots=True)
-class _ClaimRefs:
-    sources: set[int]
-    cohorts: dict[int, tuple[int, int]]  # id → (source id, organism id)
-
-
-@dataclass(frozen=True, slots=True)
-class _CheckedClaim:
-    """A claim that passed every check: its column values, ready to write."""
-
-    values: tuple  # _CLAIM_COLUMNS "statement" .. "source_id"
-    status: str
-    fingerprint: str
-    evidence: list[tuple]  # (position, source id, quote, locator, stance)
-    direction: EffectDirection
-    subject_target_id: int | None
-    subject_intervention_id: int | None
-
-
-def _check_claim(
-    problems: _Problems, i: int, rec: ClaimRecord, vocab: _Vocab, refs: _ClaimRefs, admin: bool
-) -> _CheckedClaim | None:
-    """create_claim's rules for one record; None (and problems) when it breaks any."""
-    before = len(problems.errors)
-    statement = _label(problems, i, rec.statement, MAX_STATEMENT, "statement", required=True)
-    sample_type = _label(problems, i, rec.sample_type, _MAX_SAMPLE_TYPE, "sampleType", required=False)
-    measure = _label(problems, i, rec.effect_measure, 100, "statistics", "effectMeasure", required=False)
-    direction = _enum(problems, i, EffectDirection, rec.direction, "direction")
-    modality = _enum(problems, i, Modality, rec.modality, "modality")
-    evidence_type = _enum(problems, i, EvidenceType, rec.evidence_type, "evidenceType")
-    status = _enum(problems, i, ClaimStatus, rec.status, "status")
-    if status is not None and status not in _CURATOR_STATUSES and not admin:
-        problems.add(
-            i, f"importing a claim as {status.value} needs the admin role", "status",
-            code=UserErrorCode.FORBIDDEN,
-        )  # fmt: skip
-    if (rec.subject_target_id is None) == (rec.subject_intervention_id is None):
-        problems.add(i, "give exactly one of target and intervention as the claim's subject", "target")
-    _check_ref(problems, i, rec.subject_target_id, vocab.targets, "target", "target")
-    _check_ref(problems, i, rec.subject_intervention_id, vocab.interventions, "intervention", "intervention")
-    _check_ref(problems, i, rec.outcome_id, vocab.outcomes, "outcome", "outcome")
-    _check_ref(problems, i, rec.organism_id, vocab.organisms, "organism", "organism")
-    _check_ref(problems, i, rec.condition_id, vocab.conditions, "condition", "condition")
-    _check_ref(problems, i, rec.source_id, refs.sources, "source", "source")
-    for name, cohort_id in (("cohort", rec.cohort_id), ("comparator", rec.comparator_id)):
-        if cohort_id is None:
-            continue
-        owner = refs.cohorts.get(cohort_id)
-        if owner is None:
-            problems.add(i, f"no cohort has id {cohort_id}", name, code=UserErrorCode.NOT_FOUND)
-        elif owner[0] != rec.source_id:
-            problems.add(i, f"cohort {cohort_id} belongs to another source than the claim", name)
-        elif owner[1] != rec.organism_id:
-            problems.add(i, f"cohort {cohort_id} belongs to another organism than the claim", name)
-    if not (rec.effect_size is None and rec.p_value is None and rec.ci_low is None and rec.ci_high is None):
-        _check_statistics(problems, i, rec)
-    if not rec.evidence:
-        problems.add(i, "a claim needs at least one quote from its source", "evidence")
-    elif len(rec.evidence) > MAX_EVIDENCE:
-        problems.add(i, f"at most {MAX_EVIDENCE} quotes per claim", "evidence")
-    evidence = [
-        _check_evidence(problems, i, n, ev, rec.source_id, refs.sources) for n, ev in enumerate(rec.evidence)
-    ]
-    if len(problems.errors) != before:
-        return None
-    assert direction is not None and modality is not None and evidence_type is not None and status is not None
-    fingerprint = claim_fingerprint(
-        source_id=rec.source_id, subject_target_id=rec.subject_target_id,
-        subject_intervention_id=rec.subject_intervention_id, outcome_id=rec.outcome_id,
-        direction=direction.value, organism_id=rec.organism_id, condition_id=rec.condition_id,
-        cohort_id=rec.cohort_id, comparator_id=rec.comparator_id, sample_type=sample_type,
-    )  # fmt: skip
-    values = (
-        statement, rec.subject_target_id, rec.subject_intervention_id, rec.outcome_id, direction.value,
-        modality.value, evidence_type.value, rec.organism_id, rec.condition_id, rec.cohort_id,
-        rec.comparator_id, sample_type, _float(rec.effect_size), measure, _float(rec.p_value),
-        _float(rec.ci_low), _float(rec.ci_high), rec.source_id,
-    )  # fmt: skip
-    return _CheckedClaim(
-        values,
-        status.value,
-        fingerprint,
-        evidence,
-        direction,
-        rec.subject_target_id,
-        rec.subject_intervention_id,
-    )
-
-
-def _check_statistics(problems: _Problems, i: int, rec: ClaimRecord) -> None:
-    """check_statistics of api.store.commands.claims."""
-    _finite(problems, i, rec.effect_size, "effectSize")
-    if _finite(problems, i, rec.p_value, "pValue") and not 0 <= rec.p_value <= 1:  # type: ignore[operator]
-        problems.add(i, "pValue must be between 0 and 1", "statistics", "pValue")
-    low, high = _finite(problems, i, rec.ci_low, "ciLow"), _finite(problems, i, rec.ci_high, "ciHigh")
-    if low and high and rec.ci_low > rec.ci_high:  # type: ignore[operator]
-        problems.add(i, "ciLow must not exceed ciHigh", "statistics", "ciLow")
-
-
-def _check_evidence(
-    problems: _Problems, i: int, position: int, ev: EvidenceRecord, claim_source: int, sources: set[int]
-) -> tuple:
-    path = ("evidence", str(position))
-    quote = (ev.quote or "").strip()
-    if not quote:
-        problems.add(i, "quote must not be empty", *path, "quote")
-    elif len(quote) > MAX_QUOTE:
-        problems.add(i, f"quote is {len(quote)} characters; at most {MAX_QUOTE} are allowed", *path, "quote")
-    locator = _label(problems, i, ev.locator, MAX_LABEL, *path, "locator", required=False)
-    stance = _enum(problems, i, Stance, ev.stance, "stance", *path, "stance")
-    if ev.source_id is not None and ev.source_id not in sources:
-        problems.add(i, f"no source has id {ev.source_id}", *path, "source", code=UserErrorCode.NOT_FOUND)
-    return (position, ev.source_id or claim_source, quote, locator, stance.value if stance else None)
-
-
-def _bearing(c: _CheckedClaim, vocab: _Vocab) -> list[tuple]:
-    """The claim's claim_target rows without the claim id, as write_claim_targets computes them."""
-    if c.subject_target_id is not None:
-        return [(c.subject_target_id, None, c.direction.value)]
-    rows = []
-    for target_id, action in vocab.actions.get(c.subject_intervention_id, ()):  # type: ignore[arg-type]
-        level = target_level_direction(c.direction, action)
-        rows.append((target_id, c.subject_intervention_id, level.value if level else None))
-    return rows
-
-
-def _claim_snapshot(c: _CheckedClaim) -> dict[str, Any]:
-    """The "claim.create" event's content, as create_claim records it (claim_snapshot + quotes)."""
-    after: dict[str, Any] = dict(zip(_SNAPSHOT_VALUES, c.values, strict=True))
-    after["status"] = c.status
-    after["version"] = 1
-    after["evidence"] = [dict(zip(_EVIDENCE_KEYS, ev, strict=True)) for ev in c.evidence]
-    return after
-
-
 # --- one-call conveniences ----------------------------------------------------------------
 
 
-async def import_sources(w: Writer, records: Sequence[SourceRecord], *, start: int = 0) -> BatchResult:
+async def import_sources(w: Writer, records: Sequence[SourceInput], *, start: int = 0) -> BatchResult:
     """One chunk of sources as a whole import (see bulk_import for several chunks)."""
     async with bulk_import(w) as load:
         return await load.sources(records, start=start)
 
 
-async def import_cohorts(w: Writer, records: Sequence[CohortRecord], *, start: int = 0) -> BatchResult:
-    async with bulk_import(w) as load:
-        return await load.cohorts(records, start=start)
-
-
 async def import_claims(
     w: Writer,
-    records: Sequence[ClaimRecord],
+    records: Sequence[ClaimInput],
     *,
     start: int = 0,
+    statuses: Sequence[ClaimStatus] | None = None,
     on_duplicate: DuplicatePolicy = "skip",
     audit: AuditMode = "entity",
 ) -> BatchResult:
     async with bulk_import(w, on_duplicate=on_duplicate, audit=audit) as load:
-        return await load.claims(records, start=start)
+        return await load.claims(records, start=start, statuses=statuses)
 
 
 async def _batches(records: Iterable[Any] | AsyncIterable[Any], size: int) -> AsyncIterator[list[Any]]:
@@ -1255,14 +1295,16 @@ async def _batches(records: Iterable[Any] | AsyncIterable[Any], size: int) -> As
 async def bulk_import_claims(
     db: Database,
     actor: Actor,
-    records: Iterable[ClaimRecord] | AsyncIterable[ClaimRecord],
+    records: Iterable[ClaimInput] | AsyncIterable[ClaimInput],
     *,
+    status: ClaimStatus | None = None,
     batch_size: int = DEFAULT_BATCH,
     on_duplicate: DuplicatePolicy = "skip",
     audit: AuditMode = "entity",
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Stream claims into the database in one transaction, `batch_size` records at a time.
+    """Stream claims into the database in one transaction, `batch_size` records at a time, each
+    in `status` (None: as its record says, DRAFT or SUBMITTED).
 
     All or nothing: a refused record raises its StoreError (every message names the record's
     position in `records` and the field) and nothing of the import stays."""
@@ -1272,7 +1314,8 @@ async def bulk_import_claims(
     began = time.perf_counter()
     async with db.write(actor) as w, bulk_import(w, on_duplicate=on_duplicate, audit=audit) as load:
         async for batch in _batches(records, batch_size):
-            result = await load.claims(batch)
+            statuses = None if status is None else [status] * len(batch)
+            result = await load.claims(batch, statuses=statuses)
             report.records += len(batch)
             report.inserted += result.inserted
             report.duplicates += result.duplicates

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from api.settings import Settings, SettingsError
-from api.store.audit import append_events
+from api.store.audit import PendingEvent, append_events
 from api.store.errors import DatabaseBusy, DatabaseUnavailable
 from schema.users import Actor
 
@@ -220,16 +220,6 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int, path: Path | No
 
 
 @dataclass
-class PendingEvent:
-    action: str
-    entity_type: str
-    entity_id: int
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    comment: str | None
-
-
-@dataclass
 class Writer:
     """One write transaction: the session, who is acting, and the audit events to append."""
 
@@ -253,6 +243,10 @@ class Writer:
         self.pending.append(
             PendingEvent(action, entity_type, entity_id, json_safe(before), json_safe(after), comment)
         )
+
+    async def append_pending(self) -> None:
+        """Chain and write the events recorded so far (Database.write does so at commit)."""
+        await append_events(self.session, self.actor.user_id, self.request_id, self.pending)
 
 
 class Database:
@@ -278,7 +272,7 @@ class Database:
                 async with session.begin():
                     yield writer
                     await session.flush()
-                    await append_events(session, writer)
+                    await writer.append_pending()
             except OperationalError as exc:
                 if self.is_sqlite and "locked" in str(exc.orig).lower():
                     raise DatabaseBusy("the database is busy with another write; retry") from exc

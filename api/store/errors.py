@@ -1,28 +1,22 @@
-"""Errors a user can cause. The GraphQL layer turns them into `userErrors`; the CLI prints them."""
+"""Errors a user can cause, raised by the store. The GraphQL layer turns them into `userErrors`; the CLI
+prints them. UserError and its codes are declared in schema.errors (the pure validators return them)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from schema.errors import Ref, UserError, UserErrorCode
 
-class UserErrorCode(StrEnum):
-    INVALID = "INVALID"
-    NOT_FOUND = "NOT_FOUND"
-    AMBIGUOUS = "AMBIGUOUS"
-    DUPLICATE = "DUPLICATE"
-    VERSION_CONFLICT = "VERSION_CONFLICT"
-    INVALID_TRANSITION = "INVALID_TRANSITION"
-    FORBIDDEN = "FORBIDDEN"
-
-
-@dataclass(frozen=True)
-class UserError:
-    code: UserErrorCode
-    message: str
-    # Path of the offending input field, relative to the command's input ("target", "cohort.size").
-    field: tuple[str, ...] = ()
+__all__ = [
+    "DatabaseBusy",
+    "DatabaseUnavailable",
+    "Ref",
+    "StoreError",
+    "UserError",
+    "UserErrorCode",
+    "invalid",
+]
 
 
 @dataclass
@@ -37,6 +31,11 @@ class StoreError(Exception):
     @classmethod
     def one(cls, code: UserErrorCode, message: str, field: Sequence[str] = ()) -> StoreError:
         return cls([UserError(code, message, tuple(field))])
+
+    @classmethod
+    def naming(cls, code: UserErrorCode, field: Sequence[str], *parts: str | Ref) -> StoreError:
+        """One error whose message names other objects (schema.errors.Ref)."""
+        return cls([UserError.naming(code, field, *parts)])
 
 
 def invalid(message: str, *field: str) -> StoreError:

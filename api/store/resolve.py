@@ -1,8 +1,10 @@
 """Turning what a user typed into the row it means.
 
-Vocabulary names resolve through the one alias normaliser (schema.normalize) or as a CURIE;
-sources resolve by DOI, PMID, URL or global ID. Reads that filter by an unknown name get None
-(the filter matches nothing); commands get a NOT_FOUND error that suggests the closest names.
+A reference is text or an id (an int). Vocabulary names resolve through the one alias
+normaliser (schema.normalize) or as a CURIE; sources resolve by DOI, PMID or URL; an id names the
+row with that id, if there is one. (Global IDs are the API's: it decodes them into ids before it
+calls the store.) Reads that filter by an unknown name get None (the filter matches nothing);
+commands get a NOT_FOUND error that suggests the closest names.
 """
 
 from __future__ import annotations
@@ -15,28 +17,30 @@ from typing import Final, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.store.errors import StoreError, UserErrorCode
-from api.store.ids import int_id_of
+from api.store.errors import Ref, StoreError, UserErrorCode
 from api.store.vocabularies import VOCABULARIES
 from schema.curies import parse_curie, split_curie
 from schema.enums import VocabularyKind
 from schema.identifiers import IdentifierError, normalize_doi, normalize_pmid
 from schema.normalize import normalize_name
 from schema.tables import Organism, Source
+from schema.validation import is_id
 
 _MAX_REF = 300
 
+Reference = int | str  # an id, or a name, alias, CURIE (vocabularies) / DOI, PMID, URL (sources)
 
-async def lookup_id(session: AsyncSession, kind: VocabularyKind, name: str) -> int | None:
-    """The id of the entity a name, alias, CURIE or global ID refers to, or None."""
+
+async def lookup_id(session: AsyncSession, kind: VocabularyKind, name: Reference) -> int | None:
+    """The id of the entity a name, alias, CURIE or id refers to, or None."""
     vocab = VOCABULARIES[kind]
+    if isinstance(name, int):
+        if not is_id(name):
+            return None
+        return await session.scalar(sa.select(vocab.table.id).where(vocab.table.id == name))
     name = name.strip()
     if not name or len(name) > _MAX_REF:
         return None
-    by_gid = int_id_of(name, vocab.type_name)
-    if by_gid is not None:
-        found = await session.scalar(sa.select(vocab.table.id).where(vocab.table.id == by_gid))
-        return found
     if split_curie(name) is not None:
         found = await _lookup_curie(session, kind, name)
         if found is not None:
@@ -47,21 +51,28 @@ async def lookup_id(session: AsyncSession, kind: VocabularyKind, name: str) -> i
     return await session.scalar(sa.select(vocab.alias_owner).where(vocab.alias_table.normalized == key))
 
 
-# In lookup_ids' names: a source reference (DOI, PMID, URL or global ID), not a vocabulary name.
+# In lookup_ids' names: a source reference (DOI, PMID, URL or id), not a vocabulary name.
 SOURCE: Final = "source"
+# In a lookup_ids statement's shape: the name at that position is an id of that kind.
+_BY_ID: Final = "id"
 
 
 async def lookup_ids(
-    session: AsyncSession, names: Sequence[tuple[VocabularyKind | Literal["source"], str]]
+    session: AsyncSession, names: Sequence[tuple[VocabularyKind | Literal["source"], Reference]]
 ) -> list[int | None]:
-    """lookup_id for several names at once: plain names (the usual case) in one statement, the
-    rest (global IDs, CURIEs) one by one. A (SOURCE, reference) pair gives the source the
-    reference means when it means exactly one (lookup_source_ids); one by DOI or PMID (the
+    """lookup_id for several names at once: plain names and ids (the usual cases) in one
+    statement, the rest (CURIEs) one by one. A (SOURCE, reference) pair gives the source the
+    reference means when it means exactly one (lookup_source_ids); one by id, DOI or PMID (the
     usual case) joins the plain names' statement."""
     out: list[int | None] = [None] * len(names)
-    shape: list[tuple[int, VocabularyKind | str]] = []
-    keys: dict[str, str] = {}
+    shape: list[tuple[int, VocabularyKind | str | tuple[str, str]]] = []
+    keys: dict[str, str | int] = {}
     for index, (kind, name) in enumerate(names):
+        if isinstance(name, int):
+            if is_id(name):
+                shape.append((index, (_BY_ID, kind)))
+                keys[f"key_{index}"] = name
+            continue
         if kind == SOURCE:
             by_column = _source_key(name.strip())
             if by_column is None:
@@ -74,8 +85,7 @@ async def lookup_ids(
         stripped = name.strip()
         if not stripped or len(stripped) > _MAX_REF:
             continue
-        vocab = VOCABULARIES[kind]
-        if int_id_of(stripped, vocab.type_name) is not None or split_curie(stripped) is not None:
+        if split_curie(stripped) is not None:
             out[index] = await lookup_id(session, kind, stripped)
             continue
         key = normalize_name(stripped)
@@ -89,18 +99,21 @@ async def lookup_ids(
 
 
 @functools.lru_cache(maxsize=256)
-def _plain_lookup(shape: tuple[tuple[int, VocabularyKind | str], ...]) -> sa.Executable:
-    """lookup_ids' statement for the plain names at these positions, each a vocabulary kind or a
-    source column ("doi", "pmid"), each name's key bound as key_<position>. Built once per shape
-    (a createClaim asks the same few every time): building and hashing a UNION of several
-    selects took more CPU than running it."""
+def _plain_lookup(shape: tuple[tuple[int, VocabularyKind | str | tuple[str, str]], ...]) -> sa.Executable:
+    """lookup_ids' statement for the plain names at these positions, each a vocabulary kind, a
+    source column ("doi", "pmid") or ("id", kind or "source") for an id, each name's key bound
+    as key_<position>. Built once per shape (a createClaim asks the same few every time):
+    building and hashing a UNION of several selects took more CPU than running it."""
     statements = []
     for index, kind in shape:
         # The index is our own int, written into the SQL (PostgreSQL cannot type a bound
         # parameter in a UNION's select list).
         position = sa.literal_column(str(index)).label("i")
         key = sa.bindparam(f"key_{index}")
-        if kind in _SOURCE_COLUMNS:
+        if isinstance(kind, tuple):
+            table = Source if kind[1] == SOURCE else VOCABULARIES[VocabularyKind(kind[1])].table
+            statements.append(sa.select(position, table.id.label("id")).where(table.id == key))
+        elif kind in _SOURCE_COLUMNS:
             statements.append(sa.select(position, Source.id.label("id")).where(_SOURCE_COLUMNS[kind] == key))
         else:
             vocab = VOCABULARIES[VocabularyKind(kind)]
@@ -127,7 +140,9 @@ async def _lookup_curie(session: AsyncSession, kind: VocabularyKind, value: str)
     )
 
 
-async def resolve_id(session: AsyncSession, kind: VocabularyKind, name: str, field: Sequence[str]) -> int:
+async def resolve_id(
+    session: AsyncSession, kind: VocabularyKind, name: Reference, field: Sequence[str]
+) -> int:
     """Like lookup_id, but a miss is a NOT_FOUND error naming the field and close matches."""
     found = await lookup_id(session, kind, name)
     if found is not None:
@@ -136,9 +151,18 @@ async def resolve_id(session: AsyncSession, kind: VocabularyKind, name: str, fie
 
 
 async def not_found(
-    session: AsyncSession, kind: VocabularyKind, name: str, field: Sequence[str]
+    session: AsyncSession, kind: VocabularyKind, name: Reference, field: Sequence[str]
 ) -> StoreError:
     vocab = VOCABULARIES[kind]
+    if isinstance(name, int):
+        # Named by the edge that shows the message (the API: the global ID the client gave).
+        return StoreError.naming(
+            UserErrorCode.NOT_FOUND,
+            field,
+            f"no {vocab.noun} is called '",
+            Ref(vocab.type_name, name),
+            f"'; create the {vocab.noun} first",
+        )
     close = await suggestions(session, kind, name)
     hint = f"; did you mean {_or_list(close)}?" if close else f"; create the {vocab.noun} first"
     return StoreError.one(UserErrorCode.NOT_FOUND, f"no {vocab.noun} is called '{name}'{hint}", field)
@@ -193,8 +217,8 @@ _SOURCE_BY = {
 
 def _source_key(ref: str) -> tuple[str, str] | None:
     """("doi", normalised DOI) or ("pmid", normalised PMID) when a stripped reference names a
-    source by one of them, as lookup_source_ids reads it (a global ID first); else None."""
-    if not ref or len(ref) > 2000 or int_id_of(ref, "Source") is not None:
+    source by one of them, as lookup_source_ids reads it; else None."""
+    if not ref or len(ref) > 2000:
         return None
     for column, normalize in (("doi", normalize_doi), ("pmid", normalize_pmid)):
         try:
@@ -204,16 +228,17 @@ def _source_key(ref: str) -> tuple[str, str] | None:
     return None
 
 
-async def lookup_source_ids(session: AsyncSession, reference: str) -> list[int]:
-    """Every source a reference can mean: a global ID, DOI, PMID or URL (URLs can be shared,
-    e.g. by a blog post and the comments under it)."""
+async def lookup_source_ids(session: AsyncSession, reference: Reference) -> list[int]:
+    """Every source a reference can mean: an id, DOI, PMID or URL (URLs can be shared, e.g. by
+    a blog post and the comments under it)."""
+    if isinstance(reference, int):
+        if not is_id(reference):
+            return []
+        found = await session.scalar(sa.select(Source.id).where(Source.id == reference))
+        return [found] if found is not None else []
     ref = reference.strip()
     if not ref or len(ref) > 2000:
         return []
-    by_gid = int_id_of(ref, "Source")
-    if by_gid is not None:
-        found = await session.scalar(sa.select(Source.id).where(Source.id == by_gid))
-        return [found] if found is not None else []
     by_column = _source_key(ref)
     if by_column is not None:
         column, key = by_column
@@ -224,19 +249,24 @@ async def lookup_source_ids(session: AsyncSession, reference: str) -> list[int]:
     return []
 
 
-async def resolve_source_id(session: AsyncSession, reference: str, field: Sequence[str]) -> int:
+async def resolve_source_id(session: AsyncSession, reference: Reference, field: Sequence[str]) -> int:
     found = await lookup_source_ids(session, reference)
     if len(found) == 1:
         return found[0]
+    if isinstance(reference, int):
+        # Named by the edge that shows the message (the API: the global ID the client gave).
+        raise StoreError.naming(
+            UserErrorCode.NOT_FOUND, field, "no source matches '", Ref("Source", reference), _NO_SOURCE
+        )
     if len(found) > 1:
         raise StoreError.one(
             UserErrorCode.AMBIGUOUS,
             f"more than one source has the URL '{reference}'; name it by DOI, PMID or its ID",
             field,
         )
-    raise StoreError.one(
-        UserErrorCode.NOT_FOUND,
-        f"no source matches '{reference}'; give a DOI (10.x/...), a PMID, a URL or a source ID "
-        "of a source that exists (createSource adds one)",
-        field,
-    )
+    raise StoreError.one(UserErrorCode.NOT_FOUND, f"no source matches '{reference}{_NO_SOURCE}", field)
+
+
+_NO_SOURCE = (
+    "'; give a DOI (10.x/...), a PMID, a URL or a source ID of a source that exists (createSource adds one)"
+)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +23,11 @@ from api.store.commands import vocabulary as vocab_cmds
 from api.store.commands.users import SEED_USER, system_user
 from api.store.db import Database, Writer
 from api.store.errors import StoreError, UserErrorCode
-from api.store.ids import to_global_id
 from api.store.resolve import lookup_id
-from schema.enums import (
-    ClaimStatus,
-    EffectDirection,
-    EvidenceType,
-    Modality,
-    Role,
-    SourceKind,
-    Stance,
-    TargetAction,
-    VocabularyKind,
-)
+from schema.enums import ClaimStatus, Role, TargetAction, VocabularyKind
 from schema.identifiers import normalize_doi, normalize_pmid
 from schema.normalize import clean_label
+from schema.records import ClaimRecord, SourceRecord
 from schema.tables import Organism, Source
 from schema.users import Actor
 
@@ -102,69 +91,20 @@ class VocabularyFile(_Model):
     outcomes: list[OutcomeSeed] = []
 
 
-class SourceSeed(_Model):
+class SourceSeed(SourceRecord):
+    """A source record with the key the seed files name it by (a local handle, not stored)."""
+
     key: str
-    kind: SourceKind
-    title: str
-    authors: list[str] | None = None
-    venue: str | None = None
-    year: int | None = None
-    published: date | None = None
-    doi: str | None = None
-    pmid: str | None = None
-    url: str | None = None
-    peer_reviewed: bool = False
-    ai_generated: bool = False
-    derived_from: str | None = None
 
 
-class CohortSeed(_Model):
-    label: str
-    size: int | None = None
-    female_count: int | None = None
-    condition: str | None = None
-    treatment_status: str | None = None
-    sample_type: str | None = None
-
-
-class StatisticsSeed(_Model):
-    effect_size: float | None = None
-    effect_measure: str | None = None
-    p_value: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-
-
-class EvidenceSeed(_Model):
-    quote: str
-    locator: str | None = None
-    stance: Stance = Stance.SUPPORTS
-    source: str | None = None
-
-
-class ClaimSeed(_Model):
-    statement: str
-    source: str
-    target: str | None = None
-    intervention: str | None = None
-    outcome: str
-    direction: EffectDirection
-    modality: Modality
-    evidence_type: EvidenceType
-    organism: str
-    condition: str | None = None
-    cohort: CohortSeed | None = None
-    comparator: CohortSeed | None = None
-    sample_type: str | None = None
-    statistics: StatisticsSeed | None = None
-    evidence: list[EvidenceSeed]
-    # The curator's reason for a choice; documentation, not stored (seeds/FORMAT.md, "note").
-    note: str | None = None
+# A seed file's claim is a claim record as it stands (its source named by key; seeds/FORMAT.md).
+ClaimSeed = ClaimRecord
 
 
 class DocumentFile(_Model):
     document: str
     sources: list[SourceSeed] = []
+    # Claims name their sources (and derivedFrom its source) by key; the loader gives the ids.
     claims: list[ClaimSeed] = []
 
 
@@ -286,10 +226,11 @@ async def _existing_source(w: Writer, s: SourceSeed) -> int | None:
     )
 
 
-def _ref(keys: dict[str, int], key: str, where: str) -> str:
-    if key not in keys:
+def _ref(keys: dict[str, int], key: int | str, where: str) -> int:
+    """The id of the source a seed names by key."""
+    if str(key) not in keys:
         raise SeedError(f"{where}: no source has the key '{key}' (define it in a `sources:` list)")
-    return to_global_id("Source", keys[key])
+    return keys[str(key)]
 
 
 async def _load_document(w: Writer, doc: DocumentFile, keys: dict[str, int], report: SeedReport) -> None:
@@ -301,44 +242,21 @@ async def _load_document(w: Writer, doc: DocumentFile, keys: dict[str, int], rep
             keys[s.key] = existing
             report.existing["sources"] += 1
             continue
-        source = await source_cmds.create_source(
-            w,
-            source_cmds.SourceInput(
-                kind=s.kind, title=s.title, authors=s.authors or [], venue=s.venue, year=s.year,
-                published=s.published, doi=s.doi, pmid=s.pmid, url=s.url,
-                peer_reviewed=s.peer_reviewed, ai_generated=s.ai_generated,
-                derived_from=_ref(keys, s.derived_from, f"source {s.key}") if s.derived_from else None,
-            ),
-        )  # fmt: skip
+        derived_from = _ref(keys, s.derived_from, f"source {s.key}") if s.derived_from else None
+        source = await source_cmds.create_source(w, s.model_copy(update={"derived_from": derived_from}))
         keys[s.key] = source.id  # type: ignore[assignment]
         report.created["sources"] += 1
 
     for index, c in enumerate(doc.claims):
         where = f"claims.{index}"
-        data = claim_cmds.ClaimInput(
-            statement=c.statement,
-            target=c.target,
-            intervention=c.intervention,
-            outcome=c.outcome,
-            direction=c.direction,
-            modality=c.modality,
-            evidence_type=c.evidence_type,
-            organism=c.organism,
-            condition=c.condition,
-            cohort=claim_cmds.CohortInput(**c.cohort.model_dump()) if c.cohort else None,
-            comparator=claim_cmds.CohortInput(**c.comparator.model_dump()) if c.comparator else None,
-            sample_type=c.sample_type,
-            statistics=claim_cmds.StatisticsInput(**c.statistics.model_dump()) if c.statistics else None,
-            source=_ref(keys, c.source, where),
-            evidence=[
-                claim_cmds.EvidenceInput(
-                    quote=e.quote,
-                    locator=e.locator,
-                    stance=e.stance,
-                    source=_ref(keys, e.source, where) if e.source else None,
-                )
-                for e in c.evidence
-            ],
+        data = c.model_copy(
+            update={
+                "source": _ref(keys, c.source, where),
+                "evidence": [
+                    e.model_copy(update={"source": _ref(keys, e.source, where) if e.source else None})
+                    for e in c.evidence
+                ],
+            }
         )
         # A savepoint per claim: a claim that is already there (DUPLICATE) is skipped without
         # disturbing the rest of the transaction or leaving its audit events behind.
@@ -352,6 +270,6 @@ async def _load_document(w: Writer, doc: DocumentFile, keys: dict[str, int], rep
             if [e.code for e in exc.errors] == [UserErrorCode.DUPLICATE]:
                 report.existing["claims"] += 1
                 continue
-            raise StoreError([type(e)(e.code, e.message, (where, *e.field)) for e in exc.errors]) from None
+            raise StoreError([e.within(where) for e in exc.errors]) from None
         await savepoint.commit()
         report.created["claims"] += 1

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from api.store.ids import to_global_id
+from api.graphql.ids import to_global_id
 
 Convert = Callable[[Any], Any]
 Fixer = Callable[[Any], Any]

@@ -6,11 +6,11 @@ from datetime import datetime
 
 import strawberry
 
+from api.graphql.ids import from_global_id, int_key, to_global_id
 from api.graphql.types.changes import FieldChange, readable_changes
 from api.graphql.types.common import JSON, Connection, GraphQLInfo, Node, page_request, paged, to_connection
 from api.graphql.types.fields import RowObject, related
 from api.graphql.types.sources import User
-from api.store.ids import from_global_id, int_key, to_global_id
 from api.store.queries.audit import AuditFilterSpec, audit_page
 from schema import tables as t
 

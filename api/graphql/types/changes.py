@@ -20,9 +20,9 @@ from typing import Any
 
 import strawberry
 
+from api.graphql.ids import to_global_id
 from api.graphql.types.common import JSON, GraphQLInfo
 from api.graphql.types.fields import Column, FirstOf, Listed, Related, RowObject, field_source
-from api.store.ids import to_global_id
 from api.store.queries import relations
 from api.store.queries.relations import ToMany, ToOne
 

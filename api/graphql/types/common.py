@@ -10,7 +10,8 @@ from strawberry.types import Info
 
 from api.graphql.context import Context
 from api.graphql.errors import ClientError
-from api.store.errors import StoreError
+from api.graphql.ids import to_global_id
+from api.store.errors import Ref, StoreError
 from api.store.queries.pagination import Page, PageArgumentError, PageRequest
 
 T = TypeVar("T")
@@ -83,10 +84,17 @@ async def paged(coro: Awaitable[Page]) -> Page:
         raise read_error(exc) from None
 
 
+def _global_id(ref: Ref) -> str:
+    return to_global_id(ref.type_name, ref.id)
+
+
 def read_error(exc: StoreError) -> ClientError:
     """A read's StoreError (an unknown name in a filter) as a GraphQL error: its code (e.g.
     NOT_FOUND), its message with the closest names, and the argument path in `field`."""
     first = exc.errors[0]
-    error = ClientError(str(exc), first.code.value)
+    message = "; ".join(
+        (f"{'.'.join(e.field)}: " if e.field else "") + e.render(_global_id) for e in exc.errors
+    )
+    error = ClientError(message, first.code.value)
     error.extensions = {"code": first.code.value, "field": list(first.field)}
     return error

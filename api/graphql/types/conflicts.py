@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from api.graphql.ids import int_key, to_global_id
+from api.graphql.inputs import reference
 from api.graphql.types.common import Connection, GraphQLInfo, Node, page_request, paged, to_connection
 from api.graphql.types.enums import ConflictKind, ContextAspect, EffectDirection, Modality
 from api.graphql.types.vocabulary import Outcome, Target
-from api.store.ids import int_key, to_global_id
 from api.store.queries.claims import ClaimScope
 from api.store.queries.conflicts import (
     ConflictFilterSpec,
@@ -256,10 +257,10 @@ class ConflictFilter:
 
     def to_spec(self) -> ConflictFilterSpec:
         return ConflictFilterSpec(
-            self.target,
-            self.condition,
-            self.organism,
-            self.outcome,
+            reference(self.target, "Target"),
+            reference(self.condition, "Condition"),
+            reference(self.organism, "Organism"),
+            reference(self.outcome, "Outcome"),
             self.kind,
             self.modality,
             bool(self.include_retracted),

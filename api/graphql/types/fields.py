@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 import strawberry
 
+from api.graphql.ids import to_global_id
 from api.graphql.internals import (
     LazyType,
     StrawberryField,
@@ -43,7 +44,6 @@ from api.graphql.internals import (
     is_private,
 )
 from api.graphql.types.common import GraphQLInfo
-from api.store.ids import to_global_id
 from api.store.queries import relations
 from api.store.queries.relations import Names, ToMany, ToOne
 

@@ -11,7 +11,6 @@ from api.graphql.inputs import ClaimFilter
 from api.graphql.types.common import Connection, GraphQLInfo, Node
 from api.graphql.types.enums import TargetAction
 from api.graphql.types.fields import RowObject, listed, names, related
-from api.store.ids import to_global_id
 from api.store.queries.claims import ClaimScope
 from schema import tables as t
 
@@ -49,7 +48,7 @@ async def _target_conflicts(
     from api.store.queries.conflicts import ConflictFilterSpec
 
     spec = filter.to_spec() if filter is not None else ConflictFilterSpec()
-    spec = replace(spec, target=to_global_id("Target", root._row.id))
+    spec = replace(spec, target=root._row.id)
     return await resolve_conflicts(info, spec, first, after)
 
 

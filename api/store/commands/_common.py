@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from api.store.errors import StoreError, UserErrorCode, invalid
+from api.store.errors import StoreError, UserError, UserErrorCode
 from schema.enums import Role
-from schema.normalize import clean_label
 from schema.users import Actor
+from schema.validation import Problems
 
 
 def require_role(actor: Actor, role: Role, what: str) -> None:
@@ -19,22 +17,20 @@ def require_role(actor: Actor, role: Role, what: str) -> None:
 
 
 def required_label(value: str | None, max_len: int, *field: str) -> str:
-    text = clean_label(value or "")
-    if not text:
-        raise invalid(f"{field[-1]} must not be empty", *field)
-    if len(text) > max_len:
-        raise invalid(f"{field[-1]} is {len(text)} characters; at most {max_len} are allowed", *field)
+    """A label as stored (schema.validation's rule), or the StoreError saying what is wrong."""
+    problems = Problems()
+    text = problems.label(value, max_len, *field, required=True)
+    if problems.errors:
+        raise StoreError(problems.errors)
+    assert text is not None
     return text
 
 
 def optional_label(value: str | None, max_len: int, *field: str) -> str | None:
-    if value is None:
-        return None
-    text = clean_label(value)
-    if not text:
-        return None
-    if len(text) > max_len:
-        raise invalid(f"{field[-1]} is {len(text)} characters; at most {max_len} are allowed", *field)
+    problems = Problems()
+    text = problems.label(value, max_len, *field, required=False)
+    if problems.errors:
+        raise StoreError(problems.errors)
     return text
 
 
@@ -44,5 +40,7 @@ def collect(errors: list[StoreError]) -> None:
         raise StoreError([e for err in errors for e in err.errors])
 
 
-def field_path(*parts: str | int) -> Sequence[str]:
-    return tuple(str(p) for p in parts)
+def refuse(errors: list[UserError]) -> None:
+    """Raise the problems a validator (schema.validation) found, if any."""
+    if errors:
+        raise StoreError(list(errors))

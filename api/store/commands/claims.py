@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -11,100 +9,34 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from api.store.commands._common import collect, optional_label, require_role, required_label
+from api.store.commands._common import require_role
 from api.store.db import Writer
-from api.store.errors import StoreError, UserErrorCode, invalid
-from api.store.ids import to_global_id
-from api.store.resolve import SOURCE, lookup_ids, resolve_id, resolve_source_id
+from api.store.errors import Ref, StoreError, UserErrorCode
+from api.store.resolve import SOURCE, Reference, lookup_ids, resolve_id, resolve_source_id
 from api.store.search import insert_claim_search, search_document
 from schema.bearing import target_level_direction
 from schema.claims import claim_fingerprint
-from schema.enums import (
-    ClaimStatus,
-    EffectDirection,
-    EvidenceType,
-    Modality,
-    Role,
-    Stance,
-    TargetAction,
-    VocabularyKind,
-)
-from schema.tables import (
-    MAX_LABEL,
-    MAX_QUOTE,
-    MAX_STATEMENT,
-    Claim,
-    ClaimTarget,
-    Cohort,
-    Evidence,
-    InterventionAction,
-    claim_is_live,
-)
-
-MAX_EVIDENCE = 50
-
-
-@dataclass
-class CohortInput:
-    label: str
-    size: int | None = None
-    female_count: int | None = None
-    condition: str | None = None
-    treatment_status: str | None = None
-    sample_type: str | None = None
-
-
-@dataclass
-class EvidenceInput:
-    quote: str
-    locator: str | None = None
-    stance: Stance | None = None
-    source: str | None = None  # defaults to the claim's source
-
-
-@dataclass
-class StatisticsInput:
-    effect_size: float | None = None
-    effect_measure: str | None = None
-    p_value: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-
-
-@dataclass
-class ClaimInput:
-    statement: str
-    outcome: str
-    direction: EffectDirection
-    modality: Modality
-    evidence_type: EvidenceType
-    organism: str
-    source: str
-    evidence: Sequence[EvidenceInput]
-    target: str | None = None
-    intervention: str | None = None
-    condition: str | None = None
-    cohort: CohortInput | None = None
-    comparator: CohortInput | None = None
-    sample_type: str | None = None
-    statistics: StatisticsInput | None = None
-    submit: bool = False
+from schema.enums import ClaimStatus, EffectDirection, Role, TargetAction, VocabularyKind
+from schema.errors import UserError
+from schema.records import ClaimRecord
+from schema.tables import Claim, ClaimTarget, Cohort, Evidence, InterventionAction, claim_is_live
+from schema.validation import CheckedCohort, check_claim, cohort_disagreement, given
 
 
 @dataclass
 class _Resolved:
     ids: dict[str, int | None] = field(default_factory=dict)
-    errors: list[StoreError] = field(default_factory=list)
+    errors: list[UserError] = field(default_factory=list)
 
     async def take(self, key: str, coro) -> None:  # type: ignore[no-untyped-def]
         try:
             self.ids[key] = await coro
         except StoreError as exc:
-            self.errors.append(exc)
+            self.errors.extend(exc.errors)
             self.ids[key] = None
 
 
-async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | None = None) -> Claim:
+async def create_claim(w: Writer, data: ClaimRecord, *, status: ClaimStatus | None = None) -> Claim:
     """Create a claim as DRAFT (or SUBMITTED with `submit`). `status=ACCEPTED` is for trusted
     imports (the seeds, bulk loads) and needs the admin role."""
     require_role(w.actor, Role.CURATOR, "creating a claim")
@@ -113,22 +45,10 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
     elif status not in (ClaimStatus.DRAFT, ClaimStatus.SUBMITTED):
         require_role(w.actor, Role.ADMIN, f"importing a claim as {status.value}")
 
-    errors: list[StoreError] = []
-    statement = _checked(errors, lambda: required_label(data.statement, MAX_STATEMENT, "statement"))
-    sample_type = _checked(errors, lambda: optional_label(data.sample_type, 100, "sampleType"))
-    stats = check_statistics(errors, data.statistics)
-    if (data.target is None or not data.target.strip()) == (
-        data.intervention is None or not data.intervention.strip()
-    ):
-        errors.append(invalid("give exactly one of target and intervention as the claim's subject", "target"))
-    if not data.evidence:
-        errors.append(invalid("a claim needs at least one quote from its source", "evidence"))
-    if len(data.evidence) > MAX_EVIDENCE:
-        errors.append(invalid(f"at most {MAX_EVIDENCE} quotes per claim", "evidence"))
-
+    checked, errors = check_claim(data)  # the rules; then what only the database can tell
     s = w.session
     r = _Resolved()
-    names = [
+    names: list[tuple[str, VocabularyKind, Reference | None]] = [
         ("target", VocabularyKind.TARGET, data.target),
         ("intervention", VocabularyKind.INTERVENTION, data.intervention),
         ("outcome", VocabularyKind.OUTCOME, data.outcome),
@@ -137,10 +57,10 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
     ]
     # One statement for all the names and the source (a createClaim used to spend one per name);
     # what it does not find is resolved again one by one, for the error that names the field.
-    wanted: list[tuple[str, VocabularyKind | Literal["source"], str]] = [
-        (key, kind, name or "")
+    wanted: list[tuple[str, VocabularyKind | Literal["source"], Reference]] = [
+        (key, kind, "" if name is None else name)
         for key, kind, name in names
-        if key in ("outcome", "organism") or (name or "").strip()
+        if key in ("outcome", "organism") or given(name)
     ]
     wanted.append(("source", SOURCE, data.source))
     found = await lookup_ids(s, [(kind, name) for _, kind, name in wanted])
@@ -153,43 +73,33 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
             await r.take(key, resolve_id(s, VocabularyKind(kind), name, (key,)))
     evidence_sources: list[int | None] = []
     for index, ev in enumerate(data.evidence):
-        if ev.source and ev.source.strip():
+        if given(ev.source):
             key = f"evidence.{index}"
-            await r.take(key, resolve_source_id(s, ev.source, ("evidence", str(index), "source")))
+            await r.take(key, resolve_source_id(s, ev.source, ("evidence", str(index), "source")))  # type: ignore[arg-type]
             evidence_sources.append(r.ids[key])
         else:
             evidence_sources.append(None)
-        quote = (ev.quote or "").strip()
-        if not quote:
-            errors.append(invalid("quote must not be empty", "evidence", str(index), "quote"))
-        elif len(quote) > MAX_QUOTE:
-            errors.append(
-                invalid(
-                    f"quote is {len(quote)} characters; at most {MAX_QUOTE} are allowed",
-                    "evidence", str(index), "quote",
-                )
-            )  # fmt: skip
     for name, cohort in (("cohort", data.cohort), ("comparator", data.comparator)):
-        if cohort is not None:
-            _check_cohort(errors, cohort, name)
-            if cohort.condition and cohort.condition.strip():
-                await r.take(
-                    f"{name}.condition",
-                    resolve_id(s, VocabularyKind.CONDITION, cohort.condition, (name, "condition")),
-                )
-    collect(errors + r.errors)
+        if cohort is not None and given(cohort.condition):
+            await r.take(
+                f"{name}.condition",
+                resolve_id(s, VocabularyKind.CONDITION, cohort.condition, (name, "condition")),  # type: ignore[arg-type]
+            )
+    if errors or r.errors:
+        raise StoreError(errors + r.errors)
+    assert checked is not None
 
     source_id = r.ids["source"]
     organism_id = r.ids["organism"]
     assert source_id is not None and organism_id is not None
     cohort_id = comparator_id = None
-    if data.cohort is not None:
-        cohort_id = await _cohort_id(w, data.cohort, source_id, organism_id, r, "cohort")
-    if data.comparator is not None:
-        comparator_id = await _cohort_id(w, data.comparator, source_id, organism_id, r, "comparator")
+    if checked.cohort is not None:
+        cohort_id = await _cohort_id(w, checked.cohort, source_id, organism_id, r, "cohort")
+    if checked.comparator is not None:
+        comparator_id = await _cohort_id(w, checked.comparator, source_id, organism_id, r, "comparator")
 
     claim = Claim(
-        statement=statement,
+        statement=checked.statement,
         subject_target_id=r.ids.get("target"),
         subject_intervention_id=r.ids.get("intervention"),
         outcome_id=r.ids["outcome"],
@@ -200,22 +110,23 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
         condition_id=r.ids.get("condition"),
         cohort_id=cohort_id,
         comparator_id=comparator_id,
-        sample_type=sample_type,
+        sample_type=checked.sample_type,
         source_id=source_id,
         status=status,
         version=1,
         created_by_id=w.actor.user_id,
         last_edited_by_id=w.actor.user_id,
-        **stats,
+        **checked.statistics,
     )
     claim.fingerprint = fingerprint_of(claim)
     duplicate = await s.scalar(_LIVE_WITH_FINGERPRINT, {"fingerprint": claim.fingerprint})
     if duplicate is not None:
-        raise StoreError.one(
+        raise StoreError.naming(
             UserErrorCode.DUPLICATE,
-            "this source already has a claim with the same subject, outcome, direction and "
-            f"context ({await describe_claim(w, duplicate)}); correct that claim instead",
             ("statement",),
+            "this source already has a claim with the same subject, outcome, direction and context (",
+            await describe_claim(w, duplicate),
+            "); correct that claim instead",
         )
     await _insert_claim(s, claim)
 
@@ -224,11 +135,11 @@ async def create_claim(w: Writer, data: ClaimInput, *, status: ClaimStatus | Non
             "claim_id": claim.id,
             "position": index,
             "source_id": evidence_sources[index] or source_id,
-            "quote": ev.quote.strip(),
-            "locator": optional_label(ev.locator, MAX_LABEL, "evidence", str(index), "locator"),
-            "stance": ev.stance or Stance.SUPPORTS,
+            "quote": ev.quote,
+            "locator": ev.locator,
+            "stance": ev.stance,
         }
-        for index, ev in enumerate(data.evidence)
+        for index, ev in enumerate(checked.evidence)
     ]
     await s.execute(_INSERT_EVIDENCE, evidence_rows)
     await write_claim_targets(w, claim, new=True)
@@ -269,91 +180,39 @@ async def _insert_claim(s: AsyncSession, claim: Claim) -> None:
     s.add(claim)
 
 
-async def describe_claim(w: Writer, claim_id: int) -> str:
-    """Name another claim in a message only if the actor may see it (no leaking of drafts)."""
+async def describe_claim(w: Writer, claim_id: int) -> Ref | str:
+    """Another claim, for a message: a Ref to it (the API shows its global ID) only if the actor
+    may see it (no leaking of drafts)."""
     from schema.visibility import claim_visibility
 
     row = (
         await w.session.execute(sa.select(Claim.status, Claim.created_by_id).where(Claim.id == claim_id))
     ).first()
     if row is not None and claim_visibility(w.actor).allows(row.status, row.created_by_id):
-        return to_global_id("Claim", claim_id)
+        return Ref("Claim", claim_id)
     return "another curator's unpublished claim"
 
 
-def _checked(errors: list[StoreError], fn):  # type: ignore[no-untyped-def]
-    try:
-        return fn()
-    except StoreError as exc:
-        errors.append(exc)
-        return None
-
-
-def check_statistics(errors: list[StoreError], stats: StatisticsInput | None) -> dict:
-    if stats is None:
-        return {}
-    values = {
-        "effect_size": stats.effect_size,
-        "p_value": stats.p_value,
-        "ci_low": stats.ci_low,
-        "ci_high": stats.ci_high,
-    }
-    names = {
-        "effect_size": "effectSize",
-        "p_value": "pValue",
-        "ci_low": "ciLow",
-        "ci_high": "ciHigh",
-    }
-    for key, value in values.items():
-        if value is not None and not math.isfinite(value):
-            errors.append(invalid(f"{names[key]} must be a finite number", "statistics", names[key]))
-    if stats.p_value is not None and not 0 <= stats.p_value <= 1:
-        errors.append(invalid("pValue must be between 0 and 1", "statistics", "pValue"))
-    if stats.ci_low is not None and stats.ci_high is not None and stats.ci_low > stats.ci_high:
-        errors.append(invalid("ciLow must not exceed ciHigh", "statistics", "ciLow"))
-    measure = _checked(
-        errors, lambda: optional_label(stats.effect_measure, 100, "statistics", "effectMeasure")
-    )
-    return {**values, "effect_measure": measure}
-
-
-def _check_cohort(errors: list[StoreError], cohort: CohortInput, name: str) -> None:
-    _checked(errors, lambda: required_label(cohort.label, MAX_LABEL, name, "label"))
-    if cohort.size is not None and cohort.size < 0:
-        errors.append(invalid("size must not be negative", name, "size"))
-    if cohort.female_count is not None:
-        if cohort.female_count < 0:
-            errors.append(invalid("femaleCount must not be negative", name, "femaleCount"))
-        elif cohort.size is not None and cohort.female_count > cohort.size:
-            errors.append(invalid("femaleCount must not exceed size", name, "femaleCount"))
-
-
 async def _cohort_id(
-    w: Writer, data: CohortInput, source_id: int, organism_id: int, r: _Resolved, name: str
+    w: Writer, data: CheckedCohort, source_id: int, organism_id: int, r: _Resolved, name: str
 ) -> int:
     """A source's cohorts are named by label; a claim may reuse one, but not contradict it."""
-    label = required_label(data.label, MAX_LABEL, name, "label")
+    label = data.label
     wanted = {
         "size": data.size,
         "female_count": data.female_count,
         "condition_id": r.ids.get(f"{name}.condition"),
-        "treatment_status": optional_label(data.treatment_status, MAX_LABEL, name, "treatmentStatus"),
-        "sample_type": optional_label(data.sample_type, 100, name, "sampleType"),
+        "treatment_status": data.treatment_status,
+        "sample_type": data.sample_type,
     }
     existing = (
         await w.session.execute(sa.select(Cohort).where(Cohort.source_id == source_id, Cohort.label == label))
     ).scalar_one_or_none()
     if existing is not None:
-        for key, value in wanted.items():
-            if value is not None and getattr(existing, key) != value:
-                raise invalid(
-                    f"this source's cohort '{label}' already has {key} = {getattr(existing, key)!r}; "
-                    "give the same value, leave it out, or use another label",
-                    name,
-                    key,
-                )
-        if existing.organism_id != organism_id:
-            raise invalid(f"cohort '{label}' belongs to another organism than the claim", name, "label")
+        stored = {key: getattr(existing, key) for key in wanted}
+        problem = cohort_disagreement(name, label, stored, wanted, existing.organism_id == organism_id)
+        if problem is not None:
+            raise StoreError([problem])
         return existing.id  # type: ignore[return-value]
     cohort = Cohort(source_id=source_id, label=label, organism_id=organism_id, **wanted)
     w.session.add(cohort)

@@ -13,19 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from api.store.commands._common import collect, optional_label, require_role, required_label
-from api.store.commands.claims import (
-    EvidenceInput,
-    StatisticsInput,
-    check_statistics,
-    claim_snapshot,
-    describe_claim,
-    fingerprint_of,
-    write_claim_targets,
-)
+from api.store.commands._common import collect, optional_label, refuse, require_role, required_label
+from api.store.commands.claims import claim_snapshot, describe_claim, fingerprint_of, write_claim_targets
 from api.store.db import Writer
 from api.store.errors import StoreError, UserErrorCode, invalid
-from api.store.resolve import resolve_id, resolve_source_id
+from api.store.resolve import Reference, resolve_id, resolve_source_id
 from api.store.search import refresh_claim_search
 from schema.base import utcnow
 from schema.claims import RETRACT, REVIEW_TRANSITIONS, SUBMIT, Transition, can_transition
@@ -36,18 +28,20 @@ from schema.enums import (
     Modality,
     ReviewDecision,
     Role,
-    Stance,
     VocabularyKind,
 )
-from schema.tables import MAX_LABEL, MAX_QUOTE, MAX_STATEMENT, Claim, Evidence, Review, claim_is_live
+from schema.records import EvidenceRecord, StatisticsRecord
+from schema.tables import MAX_STATEMENT, Claim, Evidence, Review, claim_is_live
 from schema.users import Actor
+from schema.validation import MAX_SHORT_LABEL, check_evidence, check_statistics, given
 
 UNSET: Any = object()  # "not given", as distinct from an explicit null
 
 
 @dataclass
 class ClaimChanges:
-    """Fields to change; UNSET leaves a field as it is, None clears an optional one."""
+    """Fields to change; UNSET leaves a field as it is, None clears an optional one. Names are
+    references (schema.records): text or an id; statistics a StatisticsRecord."""
 
     statement: Any = UNSET
     outcome: Any = UNSET
@@ -135,7 +129,7 @@ async def update_claim(w: Writer, claim_id: int, expected_version: int, changes:
     errors: list[StoreError] = []
     s = w.session
 
-    async def resolve(kind: VocabularyKind, value: str, name: str) -> int | None:
+    async def resolve(kind: VocabularyKind, value: Reference, name: str) -> int | None:
         try:
             return await resolve_id(s, kind, value, (name,))
         except StoreError as exc:
@@ -181,11 +175,13 @@ async def update_claim(w: Writer, claim_id: int, expected_version: int, changes:
         setattr(claim, name, enum(value).value if name == "direction" else enum(value))
     if changes.sample_type is not UNSET:
         try:
-            claim.sample_type = optional_label(changes.sample_type, 100, "sampleType")
+            claim.sample_type = optional_label(changes.sample_type, MAX_SHORT_LABEL, "sampleType")
         except StoreError as exc:
             errors.append(exc)
     if changes.statistics is not UNSET:
-        stats = check_statistics(errors, changes.statistics or StatisticsInput())
+        stats, problems = check_statistics(changes.statistics or StatisticsRecord())
+        if problems:
+            errors.append(StoreError(problems))
         for key, value in stats.items():
             setattr(claim, key, value)
     collect(errors)
@@ -218,15 +214,16 @@ async def _refuse_duplicate(w: Writer, claim: Claim) -> None:
         )
     )
     if duplicate is not None:
-        raise StoreError.one(
+        raise StoreError.naming(
             UserErrorCode.DUPLICATE,
-            f"the claim would repeat {await describe_claim(w, duplicate)} "
-            "(same source, subject, outcome, direction and context)",
             ("id",),
+            "the claim would repeat ",
+            await describe_claim(w, duplicate),
+            " (same source, subject, outcome, direction and context)",
         )
 
 
-async def add_evidence(w: Writer, claim_id: int, expected_version: int, evidence: EvidenceInput) -> Claim:
+async def add_evidence(w: Writer, claim_id: int, expected_version: int, evidence: EvidenceRecord) -> Claim:
     require_role(w.actor, Role.CURATOR, "adding evidence")
     claim = await _locked_claim(w, claim_id, expected_version)
     _require_owner_or_reviewer(w.actor, claim, "add evidence to")
@@ -234,16 +231,11 @@ async def add_evidence(w: Writer, claim_id: int, expected_version: int, evidence
         raise StoreError.one(
             UserErrorCode.INVALID_TRANSITION, "a RETRACTED claim takes no more evidence", ("id",)
         )
-    quote = (evidence.quote or "").strip()
-    if not quote:
-        raise invalid("quote must not be empty", "evidence", "quote")
-    if len(quote) > MAX_QUOTE:
-        raise invalid(
-            f"quote is {len(quote)} characters; at most {MAX_QUOTE} are allowed", "evidence", "quote"
-        )
+    checked, problems = check_evidence(evidence, "evidence")
+    refuse(problems)
     source_id = claim.source_id
-    if evidence.source and evidence.source.strip():
-        source_id = await resolve_source_id(w.session, evidence.source, ("evidence", "source"))
+    if given(evidence.source):
+        source_id = await resolve_source_id(w.session, evidence.source, ("evidence", "source"))  # type: ignore[arg-type]
     position = (
         await w.session.scalar(sa.select(sa.func.max(Evidence.position)).where(Evidence.claim_id == claim.id))
     ) or 0
@@ -251,9 +243,9 @@ async def add_evidence(w: Writer, claim_id: int, expected_version: int, evidence
         "claim_id": claim.id,
         "position": position + 1,
         "source_id": source_id,
-        "quote": quote,
-        "locator": optional_label(evidence.locator, MAX_LABEL, "evidence", "locator"),
-        "stance": evidence.stance or Stance.SUPPORTS,
+        "quote": checked.quote,
+        "locator": checked.locator,
+        "stance": checked.stance,
     }
     await w.session.execute(sa.insert(Evidence).values(**row))
     before = {"status": claim.status.value, "version": claim.version}

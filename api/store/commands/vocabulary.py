@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from api.store.commands._common import collect, optional_label, require_role, required_label
 from api.store.db import Writer
 from api.store.errors import StoreError, UserErrorCode, invalid
-from api.store.resolve import resolve_id
+from api.store.resolve import Reference, resolve_id
 from api.store.vocabularies import VOCABULARIES, Vocabulary
 from schema.bearing import target_level_direction
 from schema.curies import parse_curie
@@ -30,11 +30,12 @@ from schema.tables import (
     Outcome,
     Target,
 )
+from schema.validation import given
 
 
 @dataclass
 class ActionInput:
-    target: str
+    target: Reference  # a target's name, alias, CURIE or id
     action: TargetAction
 
 
@@ -59,7 +60,7 @@ class InterventionInput:
 @dataclass
 class ConditionInput:
     name: str
-    parent: str | None = None
+    parent: Reference | None = None  # a condition's name, alias, CURIE or id
     aliases: Sequence[str] = ()
     xrefs: Sequence[str] = ()
 
@@ -286,7 +287,7 @@ def _direction_value(direction: str, action: TargetAction | None) -> str | None:
     return level.value if level is not None else None
 
 
-async def add_action(w: Writer, intervention: str, data: ActionInput) -> Intervention:
+async def add_action(w: Writer, intervention: Reference, data: ActionInput) -> Intervention:
     """Record that an intervention acts on a target (and re-read its claims at target level)."""
     require_role(w.actor, Role.CURATOR, "adding an intervention action")
     intervention_id = await resolve_id(
@@ -321,8 +322,8 @@ async def create_condition(w: Writer, data: ConditionInput) -> Condition:
     names = _Names.build(data.name, data.aliases)
     curies = _parse_xrefs(data.xrefs)
     parent_id = None
-    if data.parent is not None and data.parent.strip():
-        parent_id = await resolve_id(w.session, VocabularyKind.CONDITION, data.parent, ("parent",))
+    if given(data.parent):
+        parent_id = await resolve_id(w.session, VocabularyKind.CONDITION, data.parent, ("parent",))  # type: ignore[arg-type]
     await _check_names_free(w, vocab, names, "aliases" if len(names.rows) > 1 else "name")
     condition = Condition(name=names.rows[0][0], parent_id=parent_id)
     condition_id = await _insert_entity(w, condition)

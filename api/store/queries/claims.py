@@ -15,10 +15,10 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import Alias
 
 from api.caches import NamedCache
-from api.store.errors import StoreError, UserErrorCode
+from api.store.errors import Ref, StoreError, UserErrorCode
 from api.store.queries.pagination import Ordering, Page, PageRequest, SortKey, page_of_rows, page_statement
 from api.store.queries.standing import from_retracted_source
-from api.store.resolve import lookup_id, lookup_source_ids, suggestions
+from api.store.resolve import Reference, lookup_id, lookup_source_ids, suggestions
 from api.store.search import text_match
 from api.store.vocabularies import VOCABULARIES
 from schema.enums import ClaimStatus, EffectDirection, EvidenceType, Modality, SourceKind, VocabularyKind
@@ -226,13 +226,17 @@ MAX_FILTER_TARGETS = 100
 
 
 async def resolve_filter_name(
-    session: AsyncSession, kind: VocabularyKind, name: str, field: Sequence[str]
+    session: AsyncSession, kind: VocabularyKind, name: Reference, field: Sequence[str]
 ) -> int:
     """The id a filter's name means; a NOT_FOUND StoreError with the closest names otherwise."""
     found = await lookup_id(session, kind, name)
     if found is not None:
         return found
     noun = VOCABULARIES[kind].noun
+    if isinstance(name, int):  # an id: named by the edge (the API shows the global ID given)
+        raise StoreError.naming(
+            UserErrorCode.NOT_FOUND, field, f"no {noun} has the ID ", Ref(VOCABULARIES[kind].type_name, name)
+        )
     close = await suggestions(session, kind, name)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise StoreError.one(UserErrorCode.NOT_FOUND, f"no {noun} is called {name!r}{hint}", field)
