@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -91,3 +91,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
+
+    # --- Web workbench (api/web, pages under /ui/) ---------------------------------------------
+    # Serve the workbench under /ui/ (and redirect / there); false turns both off.
+    ui: bool = True
+    # The key that signs the workbench's session cookies (at least 32 characters). Every worker and
+    # machine serving one site must use the same key. Unset: read from `ui_secret_file`, which the
+    # first worker to need it creates with a random key (mode 0600), so the workers of one machine
+    # share it and sessions survive restarts; several machines must set this instead.
+    ui_secret: SecretStr | None = Field(default=None, min_length=32)
+    ui_secret_file: Path = Path("claimsdb-ui-secret")
+    # How long a sign-in lasts; after it the curator signs in again with their API token.
+    ui_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
