@@ -118,7 +118,8 @@ class Person:
         await option.first.focus()
         await self.page.keyboard.press("Enter")
         await self.page.wait_for_function(
-            "([id, value]) => document.getElementById(id).value !== value", arg=[await field.get_attribute("id"), typed]
+            "([id, value]) => document.getElementById(id).value !== value",
+            arg=[await field.get_attribute("id"), typed],
         )
 
     async def close(self) -> None:
@@ -137,9 +138,20 @@ async def test_curate_review_and_read_in_the_browser(
 
     # Items already waiting: the reviewer's own claim (four eyes: no Accept for them) and another
     # curator's claim that will change under the reviewer's eyes (a stale version).
-    blog = (await graphql(base, "{ search(text: \"interleukin-6 and neuromyelitis\", kinds: [SOURCE]) { node { id } } }", {}, other_token))["search"][0]["node"]["id"]
-    own = await submitted_claim(base, reviewer_token, "The reviewer's own reading: MIF may slow macrophages.", blog, "DECREASES")
-    stale = await submitted_claim(base, other_token, "A claim that changes while the reviewer reads it.", blog, "INCREASES")
+    blog = (
+        await graphql(
+            base,
+            '{ search(text: "interleukin-6 and neuromyelitis", kinds: [SOURCE]) { node { id } } }',
+            {},
+            other_token,
+        )
+    )["search"][0]["node"]["id"]
+    own = await submitted_claim(
+        base, reviewer_token, "The reviewer's own reading: MIF may slow macrophages.", blog, "DECREASES"
+    )
+    stale = await submitted_claim(
+        base, other_token, "A claim that changes while the reviewer reads it.", blog, "INCREASES"
+    )
 
     # --- the curator drafts with the typeahead, meets a userError, fixes it, submits -------------
     curator = await Person.open(browser, base, shots)
@@ -189,7 +201,13 @@ async def test_curate_review_and_read_in_the_browser(
     changed = await graphql(
         base,
         UPDATE_CLAIM,
-        {"input": {"id": stale["id"], "expectedVersion": stale["version"], "statement": "Changed meanwhile."}},
+        {
+            "input": {
+                "id": stale["id"],
+                "expectedVersion": stale["version"],
+                "statement": "Changed meanwhile.",
+            }
+        },
         other_token,
     )
     assert not changed["updateClaim"]["userErrors"], changed
@@ -241,11 +259,16 @@ async def test_curate_review_and_read_in_the_browser(
     await visitor.visit(claim_path, "claim-page-again")
     await source_link.click()
     await visitor.check("source-page")
-    conflict = await graphql(base, '{ conflicts(filter: {target: "IL-6R"}) { nodes { id } } }', {}, other_token)
+    conflict = await graphql(
+        base, '{ conflicts(filter: {target: "IL-6R"}) { nodes { id } } }', {}, other_token
+    )
     await visitor.visit(f"/ui/conflicts/{conflict['conflicts']['nodes'][0]['id']}", "conflict-page")
     await visitor.page.goto("/ui/no-such-page")
     await visitor.check("not-found")
     for person in (curator, reviewer, visitor):
         await person.close()
     assert own["status"] == "SUBMITTED"
-    print(f"browser walk on {backend}: {time.monotonic() - started:.1f} s, {shots.count} screenshots in {shots.dir}")
+    print(
+        f"browser walk on {backend}: {time.monotonic() - started:.1f} s, "
+        f"{shots.count} screenshots in {shots.dir}"
+    )

@@ -62,7 +62,9 @@ def require_browser() -> None:
     pytest.skip(problem)
 
 
-_EXPECTED_STATUS = re.compile(r"Failed to load resource: the server responded with a status of (401|404|422)\b")
+_EXPECTED_STATUS = re.compile(
+    r"Failed to load resource: the server responded with a status of (401|404|422)\b"
+)
 
 
 @dataclass
