@@ -272,3 +272,61 @@ async def test_curate_review_and_read_in_the_browser(
         f"browser walk on {backend}: {time.monotonic() - started:.1f} s, "
         f"{shots.count} screenshots in {shots.dir}"
     )
+
+
+def _api_has(feature: str) -> bool:
+    from api.graphql.internals import graphql_schema
+    from api.graphql.schema import build_schema
+    from api.web.features import detect
+
+    return feature in detect(graphql_schema(build_schema(Settings())))
+
+
+async def test_an_edit_of_an_accepted_claim_waits_as_a_revision(
+    browser: Any, server: ServerProcess, seeded_db: Database, backend: str
+) -> None:
+    """The issue's last walk. It needs the API's revisions (issue 14: updateClaim on an ACCEPTED
+    claim returns a pending Revision, reviewRevision decides it) and runs as soon as they exist."""
+    if not all(_api_has(f) for f in ("revision_payload", "revisions", "review_revision")):
+        pytest.skip("the API has no revisions yet (ClaimPayload.revision, Claim.revisions, reviewRevision)")
+    base = server.base_url
+    _, curator_token = await create_user_with_token(seeded_db, "cai", Role.CURATOR)
+    _, reviewer_token = await create_user_with_token(seeded_db, "ren", Role.REVIEWER)
+    shots = Shots(f"revision-{backend}")
+    found = await graphql(
+        base,
+        '{ claims(filter: {target: "IL-6R", text: "neuromyelitis"}, first: 1) { nodes { id statement } } }',
+        {},
+        curator_token,
+    )
+    claim = found["claims"]["nodes"][0]
+    new_text = claim["statement"].rstrip(".") + " (corrected wording)."
+
+    curator = await Person.open(browser, base, shots)
+    await curator.sign_in(curator_token, "cai")
+    await curator.visit(f"/ui/claims/{claim['id']}/edit", "edit-accepted-claim")
+    await curator.page.get_by_label("Statement").fill(new_text)
+    await curator.page.get_by_label("Comment (why; kept in the history)").fill("clearer wording")
+    await curator.page.get_by_role("button", name="Propose change").click()
+    await curator.page.wait_for_url(f"**/ui/claims/{claim['id']}")
+    await curator.expect_text("waiting for a reviewer")
+    pending = curator.page.locator("article.revision.pending")
+    await pending.wait_for()
+    assert new_text in await pending.locator("td.after").first.inner_text()
+    assert claim["statement"] in await pending.locator("td.before").first.inner_text()
+    await curator.check("pending-revision-with-diff")
+
+    visitor = await Person.open(browser, base, shots)
+    await visitor.visit(f"/ui/claims/{claim['id']}", "public-page-keeps-old-text")
+    assert await visitor.page.locator("h1").inner_text() == claim["statement"]
+
+    reviewer = await Person.open(browser, base, shots)
+    await reviewer.sign_in(reviewer_token, "ren")
+    await reviewer.visit("/ui/review", "queue-with-revision")
+    item = reviewer.page.locator("li.queue-item").filter(has_text=new_text)
+    await item.get_by_role("button", name="Accept").click()
+    await reviewer.expect_text("Revision accepted.")
+    await visitor.visit(f"/ui/claims/{claim['id']}", "public-page-shows-new-text")
+    assert await visitor.page.locator("h1").inner_text() == new_text
+    for person in (curator, visitor, reviewer):
+        await person.close()

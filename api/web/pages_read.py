@@ -92,6 +92,18 @@ async def target(visit: Visit) -> Response:
     )
 
 
+async def target_conflicts(visit: Visit) -> Response:
+    """A target's conflicts with their pairs side by side: a page, or the target page's section."""
+    name = visit.request.path_params["name"]
+    result = await visit.api.run("TargetConflicts", symbol=name)
+    found = result.data.get("target")
+    if found is None:
+        return _not_found(visit, f"No target is called '{name}'. Try the search.")
+    if visit.request.headers.get("hx-target") == "conflicts":
+        return visit.render("_conflicts.html", target=found, with_pairs=True)
+    return visit.render("target_conflicts.html", title=f"Conflicts: {found['symbol']}", target=found)
+
+
 async def cell(visit: Visit) -> Response:
     """The claims counted in one cell of a target's evidence summary."""
     name = visit.request.path_params["name"]
@@ -135,7 +147,7 @@ async def cell(visit: Visit) -> Response:
 async def conflict(visit: Visit) -> Response:
     params = visit.request.query_params
     result = await visit.api.run(
-        "ConflictPage", id=visit.request.path_params["id"], first=10, after=params.get("after") or None
+        "ConflictPage", id=visit.request.path_params["id"], first=5, after=params.get("after") or None
     )
     node = result.data.get("node")
     if not node or node["__typename"] != "Conflict":
@@ -167,6 +179,17 @@ async def claim(visit: Visit) -> Response:
         decided=[r for r in revisions if r["revisionStatus"] != "PENDING"],
         is_author=visit.viewer is not None and (node["createdBy"] or {}).get("id") == visit.viewer["id"],
     )
+
+
+async def claim_conflicts(visit: Visit) -> Response:
+    """The claims that oppose one claim: a page, or the claim page's section (htmx)."""
+    result = await visit.api.run("ClaimConflicts", id=visit.request.path_params["id"])
+    node = result.data.get("node")
+    if not node or node["__typename"] != "Claim":
+        return _not_found(visit, "There is no claim with this ID that you may see.")
+    if visit.request.headers.get("hx-target") == "opposing":
+        return visit.render("_opposing.html", claim=node, loaded=True)
+    return visit.render("claim_conflicts.html", title="Opposing claims", claim=node)
 
 
 def _chain(source: dict[str, Any]) -> list[dict[str, Any]]:

@@ -81,6 +81,7 @@ def workbench_routes(settings: Settings, schema: strawberry.Schema) -> list[Rout
         Route("/claims", page(read.claims)),
         Route("/claims/new", page(write.new_claim), methods=["GET", "POST"]),
         Route("/claims/{id}", page(read.claim)),
+        Route("/claims/{id}/conflicts", page(read.claim_conflicts)),
         Route("/claims/{id}/edit", page(write.edit_claim), methods=["GET", "POST"]),
         Route("/claims/{id}/submit", page(write.submit_claim), methods=["POST"]),
         Route("/claims/{id}/review", page(write.review_claim), methods=["POST"]),
@@ -92,6 +93,7 @@ def workbench_routes(settings: Settings, schema: strawberry.Schema) -> list[Rout
         Route("/sources/{id}", page(read.source)),
         Route("/conflicts/{id}", page(read.conflict)),
         Route("/targets/{name:path}/cell", page(read.cell)),
+        Route("/targets/{name:path}/conflicts", page(read.target_conflicts)),
         Route("/targets/{name:path}", page(read.target)),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="ui-static"),
     ]
