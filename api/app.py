@@ -283,6 +283,10 @@ def create_app(
                 name="graphiql-static",
             )
         )
+    if settings.ui:  # the web workbench (api/web): pages under /ui/, and / redirecting there
+        from api.web import workbench_routes
+
+        routes.extend(workbench_routes(settings, graphql.schema))
     return Starlette(
         routes=routes,
         middleware=middleware,

@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -185,3 +185,15 @@ class Settings(BaseSettings):
             except ManifestError as exc:
                 raise SettingsError(f"CLAIMSDB_PERSISTED_DOCUMENTS: {exc}") from None
         return self
+
+    # --- Web workbench (api/web, pages under /ui/) ---------------------------------------------
+    # Serve the workbench under /ui/ (and redirect / there); false turns both off.
+    ui: bool = True
+    # The key that signs the workbench's session cookies (at least 32 characters). Every worker and
+    # machine serving one site must use the same key. Unset: read from `ui_secret_file`, which the
+    # first worker to need it creates with a random key (mode 0600), so the workers of one machine
+    # share it and sessions survive restarts; several machines must set this instead.
+    ui_secret: SecretStr | None = Field(default=None, min_length=32)
+    ui_secret_file: Path = Path("claimsdb-ui-secret")
+    # How long a sign-in lasts; after it the curator signs in again with their API token.
+    ui_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)

@@ -24,7 +24,7 @@ from api.store.db import Database
 from api.store.queries import batch
 from api.store.queries.conflicts import Question, pairs_pages
 from api.store.queries.pagination import Page, PageRequest
-from api.store.queries.relations import Names, ToMany
+from api.store.queries.relations import Names, ToMany, entity
 from api.store.queries.standing import chain_standings
 from schema import tables as t
 from schema.enums import SourceStanding
@@ -72,14 +72,18 @@ class Loaders:
         primed in their entity's loader, so a later look-up by id costs nothing."""
         loader = self._lists.get(relation)
         if loader is None:
-            children = self.rows(relation.child)
+            # Children with their own id are primed in their entity's loader (not claim_target's
+            # rows, which are keyed by claim and target).
+            keyed = "id" in entity(relation.child).table.c
+            children = self.rows(relation.child) if keyed else None
 
             async def load(ids: Sequence[int]) -> list[list[Any]]:
                 async with self.session() as session:
                     found = await batch.rows_by_parent(session, relation, ids)
-                for rows in found.values():
-                    for row in rows:
-                        children.prime(row.id, row)
+                if children is not None:
+                    for rows in found.values():
+                        for row in rows:
+                            children.prime(row.id, row)
                 return [found.get(i, []) for i in ids]
 
             loader = self._lists[relation] = DataLoader(load_fn=load)
