@@ -72,6 +72,8 @@ PAYLOADS: dict[str, tuple[str, str, str]] = {
     "submitClaim": ("ClaimTransitionInput", "claim", CLAIM_STATE),
     "reviewClaim": ("ReviewClaimInput", "claim", CLAIM_STATE),
     "retractClaim": ("RetractClaimInput", "claim", CLAIM_STATE),
+    "reviewRevision": ("ReviewRevisionInput", "revision", "id status baseVersion decisionComment"),
+    "withdrawRevision": ("WithdrawRevisionInput", "revision", "id status baseVersion"),
 }
 
 USER_ERROR_FIELDS = "userErrors { field message code }"

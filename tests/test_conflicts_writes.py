@@ -22,8 +22,9 @@ from conflict_helpers import (
 )
 
 from api.store.commands.lifecycle import ClaimChanges, retract_claim, review_claim, submit_claim, update_claim
+from api.store.commands.revisions import review_revision
 from api.store.commands.vocabulary import ActionInput, add_action
-from schema.enums import ReviewDecision, Role, TargetAction
+from schema.enums import ReviewDecision, RevisionDecision, Role, TargetAction
 from schema.users import Actor
 
 IL6R = ("IL-6R", "disease activity")
@@ -142,11 +143,21 @@ async def test_updating_a_direction_creates_and_removes_conflicts(db, settings) 
     )
     assert await _has_conflict(db, settings) == {first, second, blocker}
 
-    async def set_direction(claim_id: int, direction: str) -> None:
-        async with db.write(world.admin) as w:  # the admin entered the claims
-            await update_claim(
+    async def propose_direction(claim_id: int, direction: str) -> int:
+        """The edit of an accepted claim: a revision, pending until a reviewer decides it."""
+        async with db.write(world.admin) as w:
+            edited = await update_claim(
                 w, claim_id, await claim_version(db, claim_id), ClaimChanges(direction=direction)
             )
+        assert edited.revision is not None and edited.revision.id is not None
+        return edited.revision.id
+
+    async def accept(revision_id: int) -> None:
+        async with db.write(world.reviewer) as w:
+            await review_revision(w, revision_id, RevisionDecision.ACCEPT, None)
+
+    async def set_direction(claim_id: int, direction: str) -> None:
+        await accept(await propose_direction(claim_id, direction))
 
     # tocilizumab DECREASES is IL-6R INCREASES: now every claim agrees.
     await set_direction(blocker, DEC)
@@ -155,15 +166,13 @@ async def test_updating_a_direction_creates_and_removes_conflicts(db, settings) 
     )
     assert await _has_conflict(db, settings, REVIEWER_VIEW) == set()
 
-    # An edit sends an accepted claim back for review: it opposes again once accepted.
-    await set_direction(second, DEC)
-    assert await all_conflicts(db, settings) == [], "the edited claim is SUBMITTED: not yet for readers"
-    (conflict,) = await all_conflicts(db, settings, actor=REVIEWER_VIEW)
-    assert conflict["pairs"]["totalCount"] == 2 and conflict["kind"] == "DIRECT"
-    await _review(db, world, second, ReviewDecision.ACCEPT)
+    # An edit of an accepted claim changes nothing readers see until a reviewer accepts it.
+    pending = await propose_direction(second, DEC)
+    assert await all_conflicts(db, settings, actor=REVIEWER_VIEW) == [], "a pending revision is no claim"
+    await accept(pending)
     (conflict,) = await all_conflicts(db, settings)
-    assert conflict["pairs"]["totalCount"] == 1, "the reader sees first vs second (blocker is SUBMITTED)"
-    assert await _has_conflict(db, settings) == {first, second}
+    assert conflict["pairs"]["totalCount"] == 2 and conflict["kind"] == "DIRECT"
+    assert await _has_conflict(db, settings) == {first, second, blocker}
 
     await set_direction(second, INC)
     assert await all_conflicts(db, settings, actor=REVIEWER_VIEW) == []

@@ -17,7 +17,7 @@ from schema.errors import Ref
 GLOBAL_TYPES = frozenset(
     {
         "Claim", "Target", "Intervention", "Condition", "Organism", "Outcome", "Cohort",
-        "Source", "User", "AuditEvent", "Conflict",
+        "Source", "User", "AuditEvent", "Conflict", "Revision", "Flag",
     }
 )  # fmt: skip
 

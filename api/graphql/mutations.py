@@ -28,15 +28,17 @@ from api.graphql.types.enums import (
     EvidenceType,
     Modality,
     ReviewDecision,
+    RevisionDecision,
     SourceKind,
     Stance,
     TargetAction,
     UserErrorCode,
 )
+from api.graphql.types.revisions import Revision
 from api.graphql.types.sources import Source
 from api.graphql.types.vocabulary import Condition, Intervention, Outcome, Target
 from api.store.commands import claims as claim_cmds
-from api.store.commands import lifecycle
+from api.store.commands import lifecycle, revisions
 from api.store.commands import sources as source_cmds
 from api.store.commands import vocabulary as vocab_cmds
 from api.store.db import Writer
@@ -114,10 +116,19 @@ def _claim_id(global_id: str) -> int:
 
 
 def _claim_payload(info: GraphQLInfo, row: Any, errors: list[UserError]) -> ClaimPayload:
+    """The payload of a claim command: a claim, or what an edit did (lifecycle.Edited: the claim,
+    and the revision proposed when it is ACCEPTED)."""
     if row is None:
         return ClaimPayload(claim=None, user_errors=errors)
+    revision = None
+    if isinstance(row, lifecycle.Edited):
+        row, revision = row.claim, row.revision
     info.context.loaders.claim.prime(row.id, row, force=True)  # replace any stale cached row
-    return ClaimPayload(claim=Claim.from_row(row), user_errors=errors)
+    return ClaimPayload(
+        claim=Claim.from_row(row),
+        user_errors=errors,
+        revision=Revision.from_row(revision) if revision is not None else None,
+    )
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -259,6 +270,9 @@ class AddEvidenceInput:
     claim: strawberry.ID
     expected_version: int
     evidence: EvidenceInput
+    comment: str | None = strawberry.field(
+        default=None, description="Why; kept with the revision when the claim is ACCEPTED."
+    )
 
 
 @strawberry.input
@@ -325,6 +339,34 @@ class AliasPayload:
 class ClaimPayload:
     claim: Claim | None
     user_errors: list[UserError]
+    revision: Revision | None = strawberry.field(
+        default=None,
+        description=(
+            "The revision an edit of an ACCEPTED claim proposed (the claim itself is unchanged "
+            "until a reviewer accepts it); null otherwise."
+        ),
+    )
+
+
+@strawberry.type(description="What deciding or withdrawing a revision did.")
+class RevisionPayload:
+    revision: Revision | None
+    claim: Claim | None
+    user_errors: list[UserError]
+
+
+@strawberry.input(
+    description="Accept or reject a pending revision (not your own); rejecting needs a comment."
+)
+class ReviewRevisionInput:
+    id: strawberry.ID
+    decision: RevisionDecision
+    comment: str | None = None
+
+
+@strawberry.input
+class WithdrawRevisionInput:
+    id: strawberry.ID
 
 
 _ALIAS_KINDS = {
@@ -481,7 +523,9 @@ class Mutation:
         evidence = to_record(input.evidence, EvidenceRecord, ids)
 
         async def command(w: Writer) -> Any:
-            return await lifecycle.add_evidence(w, _claim_id(input.claim), input.expected_version, evidence)
+            return await lifecycle.add_evidence(
+                w, _claim_id(input.claim), input.expected_version, evidence, input.comment
+            )
 
         row, errors = await run(info, Role.CURATOR, "adding evidence", command, ids)
         return _claim_payload(info, row, errors)
@@ -512,3 +556,43 @@ class Mutation:
 
         row, errors = await run(info, Role.REVIEWER, "retracting a claim", command)
         return _claim_payload(info, row, errors)
+
+    # --- revisions ----------------------------------------------------------------------------
+
+    @strawberry.mutation(
+        description=(
+            "Decide a pending revision of an accepted claim (not your own): ACCEPT applies every "
+            "change as the claim's next version; REJECT needs a comment."
+        )
+    )
+    async def review_revision(self, info: GraphQLInfo, input: ReviewRevisionInput) -> RevisionPayload:
+        async def command(w: Writer) -> Any:
+            return await revisions.review_revision(w, _revision_id(input.id), input.decision, input.comment)
+
+        done, errors = await run(info, Role.REVIEWER, "deciding a revision", command)
+        return _revision_payload(info, done, errors)
+
+    @strawberry.mutation(description="Withdraw your own pending revision.")
+    async def withdraw_revision(self, info: GraphQLInfo, input: WithdrawRevisionInput) -> RevisionPayload:
+        async def command(w: Writer) -> Any:
+            return await revisions.withdraw_revision(w, _revision_id(input.id))
+
+        done, errors = await run(info, Role.CURATOR, "withdrawing a revision", command)
+        return _revision_payload(info, done, errors)
+
+
+def _revision_id(global_id: str) -> int:
+    found = int_id_of(global_id, "Revision")
+    if found is None:
+        raise StoreError.one(StoreCode.NOT_FOUND, f"'{global_id}' is not a revision ID", ("id",))
+    return found
+
+
+def _revision_payload(info: GraphQLInfo, done: Any, errors: list[UserError]) -> RevisionPayload:
+    if done is None:
+        return RevisionPayload(revision=None, claim=None, user_errors=errors)
+    revision, claim = done
+    info.context.loaders.claim.prime(claim.id, claim, force=True)
+    return RevisionPayload(
+        revision=Revision.from_row(revision), claim=Claim.from_row(claim), user_errors=errors
+    )

@@ -25,6 +25,7 @@ from api.graphql.types.conflicts import Conflict, ConflictFilter, load_conflict,
 from api.graphql.types.enums import SearchKind
 from api.graphql.types.fields import SOURCE, ClaimListing, RowObject
 from api.graphql.types.nodes import BY_NAME
+from api.graphql.types.revisions import ReviewItem, ReviewQueueFilter, resolve_review_queue
 from api.graphql.types.search import SearchHit, resolve_search
 from api.graphql.types.sources import Source, User
 from api.graphql.types.summary import EvidenceSummary
@@ -223,6 +224,21 @@ class Query:
         self, info: GraphQLInfo, text: str, kinds: list[SearchKind] | None = None, first: int | None = None
     ) -> list[SearchHit]:
         return await resolve_search(info, text, kinds, first)
+
+    @strawberry.field(
+        description=(
+            "What reviewers have to decide: submitted claims and pending revisions, oldest first. "
+            "Needs the reviewer role."
+        )
+    )
+    async def review_queue(
+        self,
+        info: GraphQLInfo,
+        filter: ReviewQueueFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ReviewItem]:
+        return await resolve_review_queue(info, filter, first, after)
 
     @strawberry.field(description="What the visible claims bearing on a target say, cell by cell.")
     async def evidence_summary(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -19,6 +19,7 @@ from api.graphql.types.enums import (
     Modality,
     OrderDirection,
     ReviewDecision,
+    RevisionStatus,
     SourceStanding,
     Stance,
     TargetAction,
@@ -30,6 +31,11 @@ from api.store.queries.audit import AuditFilterSpec
 from api.store.queries.claims import ClaimFilterSpec, ClaimScope, claims_page
 from api.store.queries.pagination import PageRequest
 from schema import tables as t
+
+if TYPE_CHECKING:
+    from api.graphql.types.revisions import Revision
+
+RevisionRef = Annotated["Revision", strawberry.lazy("api.graphql.types.revisions")]
 
 ClaimSubject = Annotated[
     Target | Intervention,
@@ -72,6 +78,18 @@ class Bearing(RowObject):
     via: Intervention | None = related("via", description="The intervention the claim acts through.")
     action: TargetAction | None = strawberry.field(description="How `via` acts on the target.")
     _row: strawberry.Private[t.ClaimTarget]
+
+
+async def _revisions(
+    root: Claim,
+    info: GraphQLInfo,
+    status: list[RevisionStatus] | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> Connection[RevisionRef]:
+    from api.graphql.types.revisions import resolve_revisions
+
+    return await resolve_revisions(info, root._row.id, status, first, after)
 
 
 async def _source_standing(root: Claim, info: GraphQLInfo) -> SourceStanding:
@@ -154,6 +172,10 @@ class Claim(RowObject, Node):
     created_by: User | None = related("created_by", description="Who entered the claim.")
     bearings: list[Bearing] = listed(
         "bearings", description="Each target the claim bears on, with its target-level direction."
+    )
+    revisions: Connection[RevisionRef] = strawberry.field(
+        resolver=_revisions,
+        description="Proposed changes to this claim (while it is ACCEPTED), oldest first.",
     )
     source_standing: SourceStanding = strawberry.field(
         resolver=_source_standing,

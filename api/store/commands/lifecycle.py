@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from api.store.commands import revisions
 from api.store.commands._common import collect, optional_label, refuse, require_role, required_label
 from api.store.commands.claims import claim_snapshot, describe_claim, fingerprint_of, write_claim_targets
 from api.store.db import Writer
@@ -31,7 +32,7 @@ from schema.enums import (
     VocabularyKind,
 )
 from schema.records import EvidenceRecord, StatisticsRecord
-from schema.tables import MAX_STATEMENT, Claim, Evidence, Review, claim_is_live
+from schema.tables import MAX_STATEMENT, Claim, Evidence, Review, Revision, claim_is_live
 from schema.users import Actor
 from schema.validation import MAX_SHORT_LABEL, check_evidence, check_statistics, given
 
@@ -97,11 +98,9 @@ def _transition_error(claim: Claim, transition: Transition, verb: str) -> StoreE
 
 
 def _back_to_review(claim: Claim) -> None:
-    """Changed content goes back for review: an accepted claim becomes SUBMITTED again, a
-    rejected one (being revised) a DRAFT."""
-    if claim.status is ClaimStatus.ACCEPTED:
-        claim.status = ClaimStatus.SUBMITTED
-    elif claim.status is ClaimStatus.REJECTED:
+    """A rejected claim whose content changes is being revised: it becomes a DRAFT again. (An
+    accepted claim's content never changes by an edit: the edit is a revision.)"""
+    if claim.status is ClaimStatus.REJECTED:
         claim.status = ClaimStatus.DRAFT
 
 
@@ -115,10 +114,28 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-async def update_claim(w: Writer, claim_id: int, expected_version: int, changes: ClaimChanges) -> Claim:
+@dataclass
+class Edited:
+    """What an edit did: the claim (changed, unless it is ACCEPTED) and, for an ACCEPTED claim,
+    the revision that proposes the change instead."""
+
+    claim: Claim
+    revision: Revision | None = None
+
+
+def _proposal(claim: Claim) -> Claim:
+    """A copy of an ACCEPTED claim, outside the session, for an edit to be worked out on without
+    touching what readers see."""
+    return Claim(**{column.key: getattr(claim, column.key) for column in Claim.__table__.c})
+
+
+async def update_claim(w: Writer, claim_id: int, expected_version: int, changes: ClaimChanges) -> Edited:
+    """Edit a DRAFT, SUBMITTED or REJECTED claim (its author or a reviewer); on an ACCEPTED claim,
+    propose the edit as a revision (any curator) that a second person decides."""
     require_role(w.actor, Role.CURATOR, "editing a claim")
     claim = await _locked_claim(w, claim_id, expected_version)
-    _require_owner_or_reviewer(w.actor, claim, "edit")
+    if claim.status is not ClaimStatus.ACCEPTED:
+        _require_owner_or_reviewer(w.actor, claim, "edit")
     if claim.status is ClaimStatus.RETRACTED:
         raise StoreError.one(
             UserErrorCode.INVALID_TRANSITION,
@@ -126,6 +143,8 @@ async def update_claim(w: Writer, claim_id: int, expected_version: int, changes:
             ("id",),
         )
     before = claim_snapshot(claim)
+    proposing = claim.status is ClaimStatus.ACCEPTED
+    accepted, claim = claim, _proposal(claim) if proposing else claim
     errors: list[StoreError] = []
     s = w.session
 
@@ -192,6 +211,10 @@ async def update_claim(w: Writer, claim_id: int, expected_version: int, changes:
         raise invalid("nothing to change: every given field already has that value", "id")
     claim.fingerprint = fingerprint_of(claim)
     await _refuse_duplicate(w, claim)
+    if proposing:
+        return Edited(
+            accepted, await revisions.propose(w, accepted, changed_before, changed_after, changes.comment)
+        )
     _back_to_review(claim)
     claim.last_edited_by_id = w.actor.user_id
     _bump(claim)
@@ -202,7 +225,7 @@ async def update_claim(w: Writer, claim_id: int, expected_version: int, changes:
     w.record(
         "claim.update", "Claim", claim.id, before=final_before, after=final_after, comment=changes.comment
     )
-    return claim
+    return Edited(claim)
 
 
 async def _refuse_duplicate(w: Writer, claim: Claim) -> None:
@@ -223,10 +246,14 @@ async def _refuse_duplicate(w: Writer, claim: Claim) -> None:
         )
 
 
-async def add_evidence(w: Writer, claim_id: int, expected_version: int, evidence: EvidenceRecord) -> Claim:
+async def add_evidence(
+    w: Writer, claim_id: int, expected_version: int, evidence: EvidenceRecord, comment: str | None = None
+) -> Edited:
+    """Add a quote to a claim; to an ACCEPTED claim, propose it as a revision."""
     require_role(w.actor, Role.CURATOR, "adding evidence")
     claim = await _locked_claim(w, claim_id, expected_version)
-    _require_owner_or_reviewer(w.actor, claim, "add evidence to")
+    if claim.status is not ClaimStatus.ACCEPTED:
+        _require_owner_or_reviewer(w.actor, claim, "add evidence to")
     if claim.status is ClaimStatus.RETRACTED:
         raise StoreError.one(
             UserErrorCode.INVALID_TRANSITION, "a RETRACTED claim takes no more evidence", ("id",)
@@ -236,6 +263,15 @@ async def add_evidence(w: Writer, claim_id: int, expected_version: int, evidence
     source_id = claim.source_id
     if given(evidence.source):
         source_id = await resolve_source_id(w.session, evidence.source, ("evidence", "source"))  # type: ignore[arg-type]
+    if claim.status is ClaimStatus.ACCEPTED:
+        quote = {
+            "source_id": source_id,
+            "quote": checked.quote,
+            "locator": checked.locator,
+            "stance": checked.stance,
+        }
+        proposal = await revisions.propose(w, claim, {}, {revisions.EVIDENCE: [quote]}, comment)
+        return Edited(claim, proposal)
     position = (
         await w.session.scalar(sa.select(sa.func.max(Evidence.position)).where(Evidence.claim_id == claim.id))
     ) or 0
@@ -265,7 +301,7 @@ async def add_evidence(w: Writer, claim_id: int, expected_version: int, evidence
             "evidence": {k: v for k, v in row.items() if k != "claim_id"},
         },
     )
-    return claim
+    return Edited(claim)
 
 
 async def _transition(

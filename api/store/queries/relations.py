@@ -32,6 +32,7 @@ from schema.tables import (
     Organism,
     Outcome,
     Review,
+    Revision,
     Source,
     Target,
     User,
@@ -113,6 +114,7 @@ ENTITIES: dict[str, Entity] = {
         Entity("review", Review),
         Entity("user", User, "name"),
         Entity("audit_event", AuditEvent),
+        Entity("revision", Revision),
     )
 }
 
@@ -168,6 +170,9 @@ RELATIONS: dict[tuple[str, str], Relation] = _declare(
     ToOne("intervention_action", "intervention", "intervention", "intervention_id"),
     ToOne("intervention_action", "target", "target", "target_id"),
     ToOne("audit_event", "actor", "user", "actor_id"),
+    ToOne("revision", "claim", "claim", "claim_id"),
+    ToOne("revision", "created_by", "user", "created_by_id"),
+    ToOne("revision", "decided_by", "user", "decided_by_id"),
     *(Names(entity, "aliases") for entity in VOCABULARY_OF),
     *(Names(entity, "xrefs") for entity in VOCABULARY_OF),
 )
