@@ -34,7 +34,8 @@ HISTORY = """query($id: ID!) { node(id: $id) { ... on Claim { history { nodes {
 QUEUE = """query($filter: ReviewQueueFilter, $first: Int, $after: String) {
   reviewQueue(filter: $filter, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
-    nodes { __typename ... on Claim { id claimStatus: status } ... on Revision { id revisionStatus: status claim { id } } } } }"""
+    nodes { __typename ... on Claim { id claimStatus: status }
+            ... on Revision { id revisionStatus: status claim { id } } } } }"""
 
 
 async def _run(api: Api, document: str, input: dict[str, Any], token: str | None) -> dict[str, Any]:

@@ -74,22 +74,26 @@ CONTRACT_ADDITIONS: list[tuple[str, str]] = [
     ),
     (
         "ReviewRevisionInput",
-        """input ReviewRevisionInput { id: ID!  decision: RevisionDecision!  comment: String }
-        input WithdrawRevisionInput { id: ID! }
-        input FlagClaimInput { claim: ID!  comment: String! }
-        input ResolveFlagInput { id: ID!  comment: String! }
-        type RevisionPayload { revision: Revision  claim: Claim  userErrors: [UserError!]! }
-        type FlagPayload { flag: Flag  userErrors: [UserError!]! }""",
+        "input ReviewRevisionInput { id: ID!  decision: RevisionDecision!  comment: String }",
     ),
+    ("WithdrawRevisionInput", "input WithdrawRevisionInput { id: ID! }"),
+    ("FlagClaimInput", "input FlagClaimInput { claim: ID!  comment: String! }"),
+    ("ResolveFlagInput", "input ResolveFlagInput { id: ID!  comment: String! }"),
+    (
+        "RevisionPayload",
+        "type RevisionPayload { revision: Revision  claim: Claim  userErrors: [UserError!]! }",
+    ),
+    ("FlagPayload", "type FlagPayload { flag: Flag  userErrors: [UserError!]! }"),
     (
         "Mutation.reviewRevision",
-        """extend type Mutation {
-          reviewRevision(input: ReviewRevisionInput!): RevisionPayload!
-          withdrawRevision(input: WithdrawRevisionInput!): RevisionPayload!
-          flagClaim(input: FlagClaimInput!): FlagPayload!
-          resolveFlag(input: ResolveFlagInput!): FlagPayload!
-        }""",
+        "extend type Mutation { reviewRevision(input: ReviewRevisionInput!): RevisionPayload! }",
     ),
+    (
+        "Mutation.withdrawRevision",
+        "extend type Mutation { withdrawRevision(input: WithdrawRevisionInput!): RevisionPayload! }",
+    ),
+    ("Mutation.flagClaim", "extend type Mutation { flagClaim(input: FlagClaimInput!): FlagPayload! }"),
+    ("Mutation.resolveFlag", "extend type Mutation { resolveFlag(input: ResolveFlagInput!): FlagPayload! }"),
 ]
 
 
