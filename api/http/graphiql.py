@@ -185,34 +185,42 @@ mutation CreateClaim($input: CreateClaimInput!) {
 
 REVIEW_QUEUE = ExampleTab(
     query="""\
-# A reviewer's queue: claims submitted for review, oldest
-# first, with what a reviewer checks (the quote, its source
-# chain, who entered it). Put your reviewer token in Headers
-# below; then decide with reviewClaim(input: {id,
-# expectedVersion: version, decision: ACCEPT}).
+# A reviewer's queue: submitted claims and proposed
+# revisions of accepted claims, oldest first, with what a
+# reviewer checks (the quote, its source chain, who entered
+# it, the change proposed). Put your reviewer token in
+# Headers below; then decide with reviewClaim(input: {id,
+# expectedVersion, decision: ACCEPT}) or
+# reviewRevision(input: {id, decision: ACCEPT}).
 query ReviewQueue($after: String) {
-  claims(
-    filter: {status: [SUBMITTED]}
-    orderBy: {field: CREATED_AT, direction: ASC}
-    first: 20
-    after: $after
-  ) {
+  reviewQueue(first: 20, after: $after) {
     totalCount
     nodes {
-      id
-      version
-      statement
-      direction
-      modality
-      evidenceType
-      createdAt
-      createdBy { name orcid }
-      outcome { name }
-      organism { scientificName }
-      condition { name }
-      source { title doi derivedFrom { title doi } }
-      evidence { quote locator stance source { title } }
-      reviews { decision comment at reviewer { name } }
+      __typename
+      ... on Claim {
+        id
+        version
+        statement
+        direction
+        modality
+        evidenceType
+        updatedAt
+        createdBy { name orcid }
+        outcome { name }
+        organism { scientificName }
+        condition { name }
+        source { title doi derivedFrom { title doi } }
+        evidence { quote locator stance source { title } }
+      }
+      ... on Revision {
+        id
+        baseVersion
+        comment
+        createdAt
+        createdBy { name }
+        claim { id version statement }
+        changes { field before after }
+      }
     }
     pageInfo { hasNextPage endCursor }
   }
