@@ -325,13 +325,18 @@ def users_add(
 @users_app.command("list", cls=Command)
 def users_list() -> None:
     """List users with their roles and whether they are active."""
+    from schema.base import utcnow
     from schema.tables import ApiToken, User
 
     async def go(db: Database) -> list[tuple]:
         async with db.read() as session:
             live = (
                 sa.select(sa.func.count())
-                .where(ApiToken.user_id == User.id, ApiToken.revoked_at.is_(None))
+                .where(
+                    ApiToken.user_id == User.id,
+                    ApiToken.revoked_at.is_(None),
+                    sa.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
+                )
                 .scalar_subquery()
             )
             rows = await session.execute(
@@ -358,6 +363,126 @@ def users_revoke(name: Annotated[str, typer.Argument(metavar="NAME")]) -> None:
 
     run(lambda: _with_db(go))
     out.print(f"revoked '{name}'")
+
+
+@users_app.command("token", cls=Command)
+def users_token(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="An existing user.")],
+    expires_in: Annotated[
+        int | None,
+        typer.Option(metavar="DAYS", help="The token stops working after this many days (default: never)."),
+    ] = None,
+    reactivate: Annotated[
+        bool, typer.Option("--reactivate", help="Also reactivate a user `claimsdb users revoke` deactivated.")
+    ] = False,
+) -> None:
+    """Issue a new API token for a user and revoke the ones they held; the last line printed is
+    the token (shown only this once)."""
+    from api.store.commands.users import NewToken, replace_token
+    from schema.users import Actor
+
+    async def go(db: Database) -> NewToken:
+        async with db.write(Actor(None, "cli", Role.ADMIN)) as w:
+            return await replace_token(w, name, expires_in_days=expires_in, reactivate=reactivate)
+
+    made = run(lambda: _with_db(go))
+    until = f", valid until {made.expires_at:%Y-%m-%d %H:%M} UTC" if made.expires_at else ""
+    again = "reactivated; " if made.reactivated else ""
+    err.print(
+        f"new token for '{name}'{until}; {again}{made.revoked} older token(s) revoked; "
+        "keep it, it is not stored:",
+        highlight=False,
+        soft_wrap=True,
+    )
+    print(made.token)
+
+
+# --- sources --------------------------------------------------------------------------------
+
+sources_app = _typer("What became of sources: corrections, expressions of concern, retractions.")
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.command("standing", cls=Command)
+def sources_standing(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE", help="JSON Lines or CSV with doi and/or pmid, standing, date (YYYY-MM-DD), note."
+        ),
+    ],
+) -> None:
+    """Apply a standing update file (a Retraction Watch or Crossref export in those columns).
+
+    Running it twice changes nothing. Every bad row is reported with its line, and then nothing changes.
+
+    Rows about documents this database does not hold are skipped and counted.
+
+    A source's claims, and those of every source retelling it, inherit its standing (each is audited)."""
+    from api.store.commands.standing import StandingReport, apply_standing_file
+    from schema.base import utcnow
+    from schema.standing import parse_standing_file
+    from schema.users import Actor
+
+    def body() -> StandingReport:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise CliError(f"cannot read {file}: {exc.strerror or exc}") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CliError(f"{file} is not UTF-8 text (byte {exc.start} cannot be read)") from None
+        parsed = parse_standing_file(text, name=file.name, today=utcnow().date())
+
+        async def go(db: Database) -> StandingReport:
+            async with db.write(Actor(None, "cli", Role.ADMIN)) as w:
+                return await apply_standing_file(w, parsed)
+
+        try:
+            return _with_db(go)
+        except StoreError as exc:
+            for problem in exc.errors:
+                err.print(
+                    f"[bold red]error:[/] {escape(f'{file}, {problem.message}')}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            err.print(
+                f"{len(exc.errors)} problem(s) in {file}; nothing was changed",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+
+    report = run(body)
+    if report.changes:
+        table = Table("source", "was", "now", "since", "claims changed", title="standing changed")
+        for change in report.changes:
+            source = change.source
+            name = source.doi or (f"PMID {source.pmid}" if source.pmid else source.title[:60])
+            since = source.standing_since.isoformat() if source.standing_since else ""
+            table.add_row(name, change.before.value, source.standing.value, since, str(change.claims))
+        out.print(table)
+    skipped = ""
+    if report.unknown:
+        lines = ", ".join(str(row.line) for row in report.unknown[:10])
+        more = f" and {len(report.unknown) - 10} more" if len(report.unknown) > 10 else ""
+        skipped = (
+            f"; {_counted(len(report.unknown), 'row')} about documents not held here skipped "
+            f"(line {lines}{more})"
+        )
+    out.print(
+        f"{_counted(report.rows, 'row')}: {_counted(len(report.changes), 'source')} changed, "
+        f"{report.unchanged} already so; the standing of {_counted(report.claims, 'claim')} changed with them"
+        f"{skipped}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 # --- audit --------------------------------------------------------------------------------

@@ -80,6 +80,8 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, nullable=False)
     created_at: datetime = _created_at()
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Refused from then on, like a revoked token; NULL: it does not expire.
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 # --- sources ------------------------------------------------------------------------------

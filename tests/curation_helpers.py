@@ -74,6 +74,14 @@ PAYLOADS: dict[str, tuple[str, str, str]] = {
     "retractClaim": ("RetractClaimInput", "claim", CLAIM_STATE),
     "reviewRevision": ("ReviewRevisionInput", "revision", "id status baseVersion decisionComment"),
     "withdrawRevision": ("WithdrawRevisionInput", "revision", "id status baseVersion"),
+    # curation depth: flags and source standing
+    "flagClaim": ("FlagClaimInput", "flag", "id comment createdBy { name } claim { id openFlagCount }"),
+    "resolveFlag": (
+        "ResolveFlagInput",
+        "flag",
+        "id resolution resolvedAt resolvedBy { name } claim { id openFlagCount }",
+    ),
+    "setSourceStanding": ("SetSourceStandingInput", "source", "id standing standingNote standingSince"),
 }
 
 USER_ERROR_FIELDS = "userErrors { field message code }"

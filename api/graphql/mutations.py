@@ -30,21 +30,27 @@ from api.graphql.types.enums import (
     ReviewDecision,
     RevisionDecision,
     SourceKind,
+    SourceStanding,
     Stance,
     TargetAction,
     UserErrorCode,
 )
+from api.graphql.types.flags import Flag
 from api.graphql.types.revisions import Revision
 from api.graphql.types.sources import Source
 from api.graphql.types.vocabulary import Condition, Intervention, Outcome, Target
 from api.store.commands import claims as claim_cmds
+from api.store.commands import flags as flag_cmds
 from api.store.commands import lifecycle, revisions
 from api.store.commands import sources as source_cmds
+from api.store.commands import standing as standing_cmds
 from api.store.commands import vocabulary as vocab_cmds
+from api.store.commands.flags import MIN_FLAG_COMMENT
 from api.store.db import Writer
 from api.store.errors import DatabaseBusy, StoreError
 from api.store.errors import UserErrorCode as StoreCode
 from schema.enums import Role, VocabularyKind
+from schema.enums import SourceStanding as SchemaStanding
 from schema.records import ClaimRecord, EvidenceRecord, SourceRecord, StatisticsRecord, refers_to
 
 T = TypeVar("T")
@@ -404,6 +410,50 @@ def _changes(data: UpdateClaimInput, ids: GivenIds) -> lifecycle.ClaimChanges:
     return changes
 
 
+# --- flags and source standing (curation depth): inputs and payloads ---------------------------
+
+
+@strawberry.input(description="Ask a reviewer to look at a claim.")
+class FlagClaimInput:
+    claim: strawberry.ID
+    comment: str = strawberry.field(description=f"What is wrong, in at least {MIN_FLAG_COMMENT} characters.")
+
+
+@strawberry.input(description="Close an open flag, saying how (its author or a reviewer).")
+class ResolveFlagInput:
+    id: strawberry.ID
+    comment: str
+
+
+@strawberry.type
+class FlagPayload:
+    flag: Flag | None
+    user_errors: list[UserError]
+
+
+@strawberry.input(description="What became of a source: corrected, an expression of concern, retracted.")
+class SetSourceStandingInput:
+    source: str = strawberry.field(description="DOI, PMID, URL or source global ID.")
+    standing: SourceStanding
+    note: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "What the notice says. Left out: kept while the standing stays, cleared when it changes; "
+            "null clears it."
+        ),
+    )
+    since: date | None = strawberry.field(
+        default=None, description="When; left out: kept while the standing stays, else today."
+    )
+
+
+def _flag_id(global_id: str) -> int:
+    found = int_id_of(global_id, "Flag")
+    if found is None:
+        raise StoreError.one(StoreCode.NOT_FOUND, f"'{global_id}' is not a flag ID", ("id",))
+    return found
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Add a document. DOI and PMID are unique in any spelling.")
@@ -579,6 +629,52 @@ class Mutation:
 
         done, errors = await run(info, Role.CURATOR, "withdrawing a revision", command)
         return _revision_payload(info, done, errors)
+
+    # --- flags and source standing (curation depth) ---------------------------------------------
+
+    @strawberry.mutation(description="Flag a claim for a reviewer's look (any signed-in user).")
+    async def flag_claim(self, info: GraphQLInfo, input: FlagClaimInput) -> FlagPayload:
+        async def command(w: Writer) -> Any:
+            claim_id = int_id_of(input.claim, "Claim")
+            if claim_id is None:
+                raise StoreError.one(StoreCode.NOT_FOUND, f"'{input.claim}' is not a claim ID", ("claim",))
+            return await flag_cmds.flag_claim(w, claim_id, input.comment)
+
+        row, errors = await run(info, Role.READER, "flagging a claim", command)
+        return FlagPayload(flag=Flag.from_row(row) if row else None, user_errors=errors)
+
+    @strawberry.mutation(description="Resolve an open flag, saying how (the flag's author or a reviewer).")
+    async def resolve_flag(self, info: GraphQLInfo, input: ResolveFlagInput) -> FlagPayload:
+        async def command(w: Writer) -> Any:
+            return await flag_cmds.resolve_flag(w, _flag_id(input.id), input.comment)
+
+        row, errors = await run(info, Role.READER, "resolving a flag", command)
+        return FlagPayload(flag=Flag.from_row(row) if row else None, user_errors=errors)
+
+    @strawberry.mutation(
+        description=(
+            "Record what became of a source (reviewers). Its claims, and those of every source "
+            "retelling it, inherit the worst standing along the chain; claims of RETRACTED sources "
+            "leave conflicts and evidence summaries unless includeRetracted. Each affected claim "
+            "gets an audit event; a change that changes nothing stores nothing."
+        )
+    )
+    async def set_source_standing(self, info: GraphQLInfo, input: SetSourceStandingInput) -> SourcePayload:
+        ids = GivenIds()
+        reference = ids.name_or_id(input.source, "Source")
+        note = standing_cmds.UNSET if input.note is strawberry.UNSET else input.note
+        standing = SchemaStanding(input.standing.value)
+
+        async def command(w: Writer) -> Any:
+            change = await standing_cmds.set_source_standing(
+                w, reference, standing, note=note, since=input.since
+            )
+            return change.source
+
+        row, errors = await run(info, Role.REVIEWER, "setting a source's standing", command, ids)
+        if row is not None:
+            info.context.loaders.rows("source").prime(row.id, row, force=True)
+        return SourcePayload(source=Source.from_row(row) if row else None, user_errors=errors)
 
 
 def _revision_id(global_id: str) -> int:

@@ -24,6 +24,7 @@ from api.graphql.types.common import (
 from api.graphql.types.conflicts import Conflict, ConflictFilter, load_conflict, resolve_conflicts
 from api.graphql.types.enums import SearchKind
 from api.graphql.types.fields import SOURCE, ClaimListing, RowObject
+from api.graphql.types.flags import Flag
 from api.graphql.types.nodes import BY_NAME
 from api.graphql.types.revisions import ReviewItem, ReviewQueueFilter, resolve_review_queue
 from api.graphql.types.search import SearchHit, resolve_search
@@ -69,6 +70,11 @@ async def load_node(info: GraphQLInfo, global_id: str) -> Node | None:
         return None
     if node_type is Claim and not info.context.visibility.allows(row.status, row.created_by_id):
         return None
+    if node_type is Flag:
+        # A flag is seen with its claim: one on a claim the viewer may not see is not found.
+        claim = await info.context.loaders.claim.load(row.claim_id)
+        if claim is None or not info.context.visibility.allows(claim.status, claim.created_by_id):
+            return None
     return node_type.from_row(row)  # type: ignore[no-any-return]
 
 

@@ -1171,11 +1171,11 @@ def _refuse_repeats(problems: _Problems, start: int, checked: list[dict[str, Any
 def _bearing(c: _Row, vocab: _Vocab) -> list[tuple]:
     """The claim's claim_target rows without the claim id, as write_claim_targets computes them."""
     if c.subject_target_id is not None:
-        return [(c.subject_target_id, None, c.direction.value)]
+        return [(c.subject_target_id, None, c.direction.value, None)]
     rows = []
     for target_id, action in vocab.actions.get(c.subject_intervention_id, ()):  # type: ignore[arg-type]
         level = target_level_direction(c.direction, action)
-        rows.append((target_id, c.subject_intervention_id, level.value if level else None))
+        rows.append((target_id, c.subject_intervention_id, level.value if level else None, action.value))
     return rows
 
 
@@ -1248,7 +1248,7 @@ _CLAIM_COLUMNS = (
 _SNAPSHOT_VALUES = _CLAIM_COLUMNS[1:19]
 _EVIDENCE_COLUMNS = ("claim_id", "position", "source_id", "quote", "locator", "stance", "created_at")
 _EVIDENCE_KEYS = ("position", "source_id", "quote", "locator", "stance")
-_TARGET_COLUMNS = ("claim_id", "target_id", "via_intervention_id", "target_direction")
+_TARGET_COLUMNS = ("claim_id", "target_id", "via_intervention_id", "target_direction", "action")
 _SEARCH_COLUMNS = ("claim_id", "document")
 
 

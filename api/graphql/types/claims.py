@@ -25,11 +25,13 @@ from api.graphql.types.enums import (
     TargetAction,
 )
 from api.graphql.types.fields import RowObject, column, listed, one_of, related
+from api.graphql.types.flags import Flag
 from api.graphql.types.sources import Cohort, Source, User
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
 from api.store.queries.audit import AuditFilterSpec
 from api.store.queries.claims import ClaimFilterSpec, ClaimScope, claims_page
 from api.store.queries.pagination import PageRequest
+from api.store.queries.relations import ToMany, relation
 from schema import tables as t
 
 if TYPE_CHECKING:
@@ -94,6 +96,31 @@ async def _revisions(
 
 async def _source_standing(root: Claim, info: GraphQLInfo) -> SourceStanding:
     return await info.context.loaders.source_standing.load(root._row.source_id)
+
+
+# A claim's flags, oldest first: one batched load answers both Claim.flags and Claim.openFlagCount.
+_FLAGS = relation("claim", "flags")
+assert isinstance(_FLAGS, ToMany)
+
+
+async def _flag_rows(root: Claim, info: GraphQLInfo) -> list[t.Flag]:
+    return await info.context.loaders.listed(_FLAGS).load(root._row.id)  # type: ignore[arg-type]
+
+
+async def _flags(
+    root: Claim,
+    info: GraphQLInfo,
+    open: Annotated[
+        bool | None,
+        strawberry.argument(description="true: open flags only; false: resolved ones only; omitted: all."),
+    ] = None,
+) -> list[Flag]:
+    rows = await _flag_rows(root, info)
+    return [Flag.from_row(row) for row in rows if open is None or (row.resolved_at is None) == open]
+
+
+async def _open_flag_count(root: Claim, info: GraphQLInfo) -> int:
+    return sum(1 for row in await _flag_rows(root, info) if row.resolved_at is None)
 
 
 @strawberry.type(description="A reviewer's decision on a claim.")
@@ -183,6 +210,12 @@ class Claim(RowObject, Node):
             "The worst standing along the source's derivedFrom chain (a post retelling a retracted "
             "paper is RETRACTED too)."
         ),
+    )
+    flags: list[Flag] = strawberry.field(
+        resolver=_flags, description="Requests that a reviewer look at this claim, oldest first."
+    )
+    open_flag_count: int = strawberry.field(
+        resolver=_open_flag_count, description="How many of its flags are still open."
     )
     _row: strawberry.Private[t.Claim]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from api.graphql.types.audit import AuditEvent
 from api.graphql.types.claims import Claim
 from api.graphql.types.conflicts import Conflict
+from api.graphql.types.flags import Flag
 from api.graphql.types.revisions import Revision
 from api.graphql.types.sources import Cohort, Source, User
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
@@ -23,6 +24,7 @@ NODE_TYPES: list[type] = [
     AuditEvent,
     Conflict,
     Revision,
+    Flag,
 ]
 
 # Global ID type name → GraphQL type.

@@ -242,7 +242,8 @@ def fingerprint_of(claim: Claim) -> str:
 
 
 async def write_claim_targets(w: Writer, claim: Claim, *, new: bool = False) -> None:
-    """(Re)write the targets a claim bears on and its direction at each (schema.bearing).
+    """(Re)write the targets a claim bears on, its direction at each (schema.bearing) and the
+    action its intervention takes there (None when the subject is the target itself).
     `new`: the claim was just inserted, so it has no rows to delete."""
     if not new:
         await w.session.execute(sa.delete(ClaimTarget).where(ClaimTarget.claim_id == claim.id))
@@ -254,6 +255,7 @@ async def write_claim_targets(w: Writer, claim: Claim, *, new: bool = False) -> 
                 "target_id": claim.subject_target_id,
                 "via_intervention_id": None,
                 "target_direction": direction.value,
+                "action": None,
             }
         ]
     else:
@@ -273,6 +275,7 @@ async def write_claim_targets(w: Writer, claim: Claim, *, new: bool = False) -> 
                     "target_id": target_id,
                     "via_intervention_id": claim.subject_intervention_id,
                     "target_direction": level.value if level else None,
+                    "action": TargetAction(action).value,
                 }
             )
     if rows:

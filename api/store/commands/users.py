@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -39,11 +41,60 @@ async def create_user(w: Writer, name: str, role: Role, orcid: str | None = None
     return user, token
 
 
-async def issue_token(w: Writer, user: User) -> str:
+async def issue_token(w: Writer, user: User, expires_at: datetime | None = None) -> str:
     token = new_token()
-    w.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    w.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), expires_at=expires_at))
     await w.session.flush()
     return token
+
+
+# A token may live at most this long (a typo of --expires-in should not mint a token for ever).
+MAX_TOKEN_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class NewToken:
+    user: User
+    token: str
+    revoked: int  # how many tokens it replaced
+    expires_at: datetime | None
+    reactivated: bool
+
+
+async def replace_token(
+    w: Writer, name: str, *, expires_in_days: int | None = None, reactivate: bool = False
+) -> NewToken:
+    """A new token for an existing user; every token they held before is revoked (a lost token
+    is no longer a dead account). A deactivated user gets one only when `reactivate` says so."""
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
+        raise invalid(f"a token lives 1 to {MAX_TOKEN_DAYS} days, not {expires_in_days}")
+    user = (
+        await w.session.execute(sa.select(User).where(User.name == name).with_for_update())
+    ).scalar_one_or_none()
+    if user is None:
+        raise StoreError.one(UserErrorCode.NOT_FOUND, f"no user is called '{name}'", ("name",))
+    if not user.active and not reactivate:
+        raise StoreError.one(
+            UserErrorCode.INVALID_TRANSITION,
+            f"'{name}' was deactivated (claimsdb users revoke); pass --reactivate to give them a token again",
+            ("name",),
+        )
+    now = utcnow()
+    revoked = await w.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    expires_at = now + timedelta(days=expires_in_days) if expires_in_days is not None else None
+    token = await issue_token(w, user, expires_at)
+    before: dict[str, object] = {}
+    after: dict[str, object] = {"tokens_revoked": revoked.rowcount, "token_expires_at": expires_at}
+    reactivated = not user.active
+    if reactivated:
+        user.active = True
+        before["active"], after["active"] = False, True
+    w.record("user.token", "User", user.id, before=before or None, after=after)  # type: ignore[arg-type]
+    return NewToken(user, token, revoked.rowcount, expires_at, reactivated)
 
 
 async def revoke_user(w: Writer, name: str) -> User:

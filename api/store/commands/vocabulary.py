@@ -276,6 +276,7 @@ async def _insert_action(w: Writer, intervention_id: int, target_id: int, action
                     "target_id": target_id,
                     "via_intervention_id": intervention_id,
                     "target_direction": _direction_value(direction, action),
+                    "action": action.value,
                 }
                 for claim_id, direction in claims
             ],

@@ -27,6 +27,7 @@ from schema.tables import (
     Cohort,
     Condition,
     Evidence,
+    Flag,
     Intervention,
     InterventionAction,
     Organism,
@@ -115,6 +116,7 @@ ENTITIES: dict[str, Entity] = {
         Entity("user", User, "name"),
         Entity("audit_event", AuditEvent),
         Entity("revision", Revision),
+        Entity("flag", Flag, "comment"),
     )
 }
 
@@ -173,6 +175,11 @@ RELATIONS: dict[tuple[str, str], Relation] = _declare(
     ToOne("revision", "claim", "claim", "claim_id"),
     ToOne("revision", "created_by", "user", "created_by_id"),
     ToOne("revision", "decided_by", "user", "decided_by_id"),
+    # flags: a claim's, oldest first (Claim.flags filters them by open / resolved)
+    ToMany("claim", "flags", "flag", "claim_id", ("created_at", "id")),
+    ToOne("flag", "claim", "claim", "claim_id"),
+    ToOne("flag", "created_by", "user", "created_by_id"),
+    ToOne("flag", "resolved_by", "user", "resolved_by_id"),
     *(Names(entity, "aliases") for entity in VOCABULARY_OF),
     *(Names(entity, "xrefs") for entity in VOCABULARY_OF),
 )

@@ -54,3 +54,14 @@ async def chain_standings(session: AsyncSession, source_ids: Sequence[int]) -> d
     for origin, standing in (await session.execute(sa.select(chain.c.origin, chain.c.standing))).all():
         found.setdefault(origin, []).append(SourceStanding(standing))
     return {source_id: worst_standing(found.get(source_id, [])) for source_id in source_ids}
+
+
+async def retelling_sources(session: AsyncSession, source_id: int) -> list[int]:
+    """The source and every source that (transitively) reports on it: whose claims inherit its
+    standing."""
+    base = sa.select(Source.id.label("id")).where(Source.id == source_id)
+    reached = base.cte("retelling", recursive=True)
+    child = aliased(Source)
+    # UNION, not UNION ALL: a cycle (which writes never make) would end rather than loop.
+    reached = reached.union(sa.select(child.id).join(reached, child.derived_from_id == reached.c.id))
+    return list((await session.scalars(sa.select(reached.c.id))).all())
