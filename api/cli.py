@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -516,6 +517,14 @@ def export_schema() -> None:
     from api.settings import Settings as _Settings
 
     print(build_schema(_Settings()).as_str())
+
+
+@app.command("export-record-schema", cls=Command)
+def export_record_schema() -> None:
+    """Print the JSON Schema of a claim record; docs/claim-record.schema.json is this output."""
+    from schema.records import claim_record_json_schema
+
+    print(json.dumps(claim_record_json_schema(), indent=2, ensure_ascii=False))
 
 
 # --- serve --------------------------------------------------------------------------------
