@@ -32,7 +32,7 @@ from api.store import migrations
 from api.store.db import Database
 from api.store.errors import DatabaseBusy, StoreError
 from api.store.seeding import SeedError, load_seeds
-from schema.enums import Role
+from schema.enums import ClaimStatus, Role
 
 out = Console()
 err = Console(stderr=True)
@@ -505,6 +505,52 @@ def audit_verify() -> None:
             f"({result.events} events before it verified)"
         )
     out.print(f"audit chain intact: {result.events} events verified")
+
+
+# --- data in and out (docs/records.md) -------------------------------------------------------
+
+# Claim statuses as the command line spells them (any case).
+StatusName = Enum("StatusName", {s.value.lower(): s.value.lower() for s in ClaimStatus}, type=str)  # type: ignore[misc]
+ExportFormat = Enum("ExportFormat", {f: f for f in ("jsonl", "csv", "parquet")}, type=str)  # type: ignore[misc]
+
+
+@app.command("export", cls=Command)
+def export(
+    format: Annotated[
+        ExportFormat,  # type: ignore[valid-type]
+        typer.Option("--format", metavar="FORMAT", case_sensitive=False, help="jsonl, csv or parquet."),
+    ] = "jsonl",  # type: ignore[assignment]
+    status: Annotated[
+        list[StatusName] | None,  # type: ignore[valid-type]
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            case_sensitive=False,
+            help="Claims in this status (repeat for several; default: accepted).",
+        ),
+    ] = None,  # fmt: skip
+    out_path: Annotated[
+        Path | None, typer.Option("--out", metavar="PATH", help="Write here (default: standard output).")
+    ] = None,
+) -> None:
+    """Write claims as records (docs/records.md): JSON Lines, CSV (one row per quote) or Parquet.
+    Streams from one consistent snapshot; memory does not grow with the number of claims."""
+    from api.exports import WRITERS, output_file
+    from api.store.export import claim_records
+
+    chosen = format.value if isinstance(format, Enum) else str(format)
+    if chosen == "parquet" and out_path is None:
+        raise _fail("--format parquet needs --out PATH (Parquet cannot be streamed to a terminal or pipe)")
+    statuses = [ClaimStatus(s.value.upper()) for s in status] if status else [ClaimStatus.ACCEPTED]
+
+    async def go(db: Database) -> int:
+        with output_file(out_path) as file:
+            async with db.snapshot() as session:
+                return await WRITERS[chosen](claim_records(session, statuses), file)
+
+    count = run(lambda: _with_db(go))
+    if out_path is not None:
+        out.print(f"exported {_counted(count, 'claim')} to {out_path}")
 
 
 # --- schema -------------------------------------------------------------------------------

@@ -115,3 +115,12 @@ def record_from_rows(rows: Sequence[Mapping[str, str]]) -> tuple[dict[str, Any],
         evidence.append(quote)
     data["evidence"] = evidence
     return data, disagreements
+
+
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection, OWASP).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(cell: str) -> str:
+    """A cell a spreadsheet shows as text: one that would start a formula gets a leading `'`."""
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
