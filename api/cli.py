@@ -27,6 +27,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from api.releases.directory import ReleaseError
 from api.settings import Settings, SettingsError
 from api.store import migrations
 from api.store.db import Database
@@ -195,6 +196,8 @@ def run(fn: Callable[[], T]) -> T:
         raise _fail(str(exc)) from None
     except SeedError as exc:
         raise _fail(f"seeds: {exc}") from None
+    except ReleaseError as exc:
+        raise _fail(str(exc)) from None
     except StoreError as exc:
         raise _fail(str(exc)) from None
     except DatabaseBusy as exc:
@@ -490,20 +493,54 @@ def _counted(n: int, noun: str) -> str:
 
 
 @audit_app.command("verify", cls=Command)
-def audit_verify() -> None:
-    """Walk the audit log's hash chain; exit 1 naming the first bad event if it is broken."""
+def audit_verify(
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            metavar="MANIFEST",
+            help="A release's manifest.json: also check that the chain still holds the head it published.",
+        ),
+    ] = None,  # fmt: skip
+) -> None:
+    """Walk the audit log's hash chain; exit 1 naming the first bad event if it is broken. With
+    --anchor, also exit 1 unless the event a release published as the chain's head is still
+    there with the same hash (a rewritten history recomputes every hash; it cannot match a
+    head published before)."""
+    from api.releases.directory import read_manifest, read_manifest_file
     from api.store.audit import verify_log
+    from api.store.queries.audit_chain import stored_event_hash
+
+    head = None
+    if anchor is not None:
+        manifest = run(lambda: read_manifest(anchor) if anchor.is_dir() else read_manifest_file(anchor))
+        if manifest.audit_head is None:
+            raise _fail(f"{anchor}: release {manifest.name} records no audit head (its log was empty)")
+        head = manifest.audit_head
 
     async def go(db: Database):  # type: ignore[no-untyped-def]
         async with db.read() as session:
-            return await verify_log(session)
+            stored = None if head is None else await stored_event_hash(session, head.event_id)
+            return await verify_log(session), stored
 
-    result = run(lambda: _with_db(go))
+    result, stored = run(lambda: _with_db(go))
     if result.broken is not None:
         raise _fail(
             f"audit chain broken at event {result.broken.event_id}: {result.broken.reason} "
             f"({result.events} events before it verified)"
         )
+    if head is not None:
+        if stored is None:
+            raise _fail(f"audit event {head.event_id}, the head {anchor} published, is not in the log")
+        if stored != head.hash:
+            raise _fail(
+                f"audit event {head.event_id} has hash {stored}, but {anchor} published {head.hash}: "
+                "the history up to it was rewritten"
+            )
+        out.print(
+            f"audit chain intact: {result.events} events verified; event {head.event_id} matches {anchor}"
+        )
+        return
     out.print(f"audit chain intact: {result.events} events verified")
 
 
@@ -551,6 +588,55 @@ def export(
     count = run(lambda: _with_db(go))
     if out_path is not None:
         out.print(f"exported {_counted(count, 'claim')} to {out_path}")
+
+
+release_app = _typer("Versioned data releases: create, verify, load.")
+app.add_typer(release_app, name="release")
+
+
+@release_app.command("create", cls=Command)
+def release_create(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The release's name, e.g. 2026-12 or v1.2.")],
+    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="A new (or empty) directory.")],
+) -> None:
+    """Write the accepted claims, their sources and the vocabulary from one snapshot, with
+    manifest.json (hashes, counts, the audit chain's head) and ro-crate-metadata.json."""
+    from api.releases.create import create_release, git_revision
+
+    manifest = run(lambda: _with_db(lambda db: create_release(db, name, out_dir, revision=git_revision())))
+    out.print(
+        f"release {manifest.name}: {_counted(manifest.claim_count, 'claim')}, "
+        f"{len(manifest.files)} files in {out_dir}"
+    )
+
+
+@release_app.command("verify", cls=Command)
+def release_verify(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A release directory.")],
+) -> None:
+    """Re-check every file's SHA-256, size and row count against the manifest."""
+    from api.releases.verify import verify_release
+
+    manifest, problems = run(lambda: verify_release(directory))
+    if problems:
+        for problem in problems[1:]:
+            err.print(f"  also: {escape(problem)}", highlight=False, soft_wrap=True)
+        raise _fail(f"release {manifest.name} does not verify: {problems[0]}")
+    out.print(f"release {manifest.name} verifies: {len(manifest.files)} files, {manifest.claim_count} claims")
+
+
+@release_app.command("load", cls=Command)
+def release_load(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A release directory.")],
+) -> None:
+    """Fill an EMPTY database (migrated, nothing in it) from a release, after verifying it."""
+    from api.releases.load import load_release
+
+    report = run(lambda: _with_db(lambda db: load_release(db, directory)))
+    out.print(
+        f"loaded {_counted(report.claims, 'claim')}, {_counted(report.sources, 'source')} and "
+        f"{report.vocabulary} vocabulary entries from {directory}"
+    )
 
 
 # --- schema -------------------------------------------------------------------------------

@@ -22,7 +22,12 @@ class ReleaseError(Exception):
 
 
 def read_manifest(directory: Path) -> Manifest:
-    path = directory / MANIFEST
+    return read_manifest_file(directory / MANIFEST)
+
+
+def read_manifest_file(path: Path) -> Manifest:
+    """A manifest.json (or a copy of one kept elsewhere, as an anchor)."""
+    directory = path.parent
     try:
         return Manifest.model_validate_json(path.read_bytes())
     except FileNotFoundError:

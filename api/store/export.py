@@ -206,22 +206,15 @@ async def count_claims(session: AsyncSession, statuses: Sequence[ClaimStatus]) -
 
 async def source_records(session: AsyncSession, chunk: int = CHUNK) -> AsyncIterator[list[Record]]:
     """Every source as a source record with its `id` (what claims name it by when it has no DOI
-    or PMID), a source before any that is derived from it where the ids allow (id order)."""
-    parent = aliased(Source)
+    or PMID), in id order; `derivedFrom` names the source's id too."""
     after = 0
     while True:
-        statement = (
-            sa.select(Source, parent.doi, parent.pmid)
-            .outerjoin(parent, parent.id == Source.derived_from_id)
-            .where(Source.id > after)
-            .order_by(Source.id)
-            .limit(chunk)
-        )
+        statement = sa.select(Source).where(Source.id > after).order_by(Source.id).limit(chunk)
         rows = (await session.execute(statement)).all()
         if not rows:
             return
         out = []
-        for s, parent_doi, parent_pmid in rows:
+        for (s,) in rows:
             record: Record = {"id": s.id, "kind": s.kind.value, "title": s.title}
             optional = {
                 "authors": s.authors or None, "venue": s.venue, "year": s.year,
@@ -232,7 +225,8 @@ async def source_records(session: AsyncSession, chunk: int = CHUNK) -> AsyncIter
             record["peerReviewed"] = s.peer_reviewed
             record["aiGenerated"] = s.ai_generated
             if s.derived_from_id is not None:
-                record["derivedFrom"] = source_reference(s.derived_from_id, parent_doi, parent_pmid)
+                # By id, which every line here carries: the source it names may come later in the file.
+                record["derivedFrom"] = s.derived_from_id
             out.append(record)
         yield out
         after = rows[-1][0].id
@@ -331,3 +325,17 @@ async def audit_head(session: AsyncSession) -> tuple[int, str] | None:
     if row is None or row[0] is None:
         return None
     return int(row[0]), str(row[1])
+
+
+async def schema_revision(session: AsyncSession) -> str:
+    """The migration revision the database is at (Alembic's version table)."""
+    return str(await session.scalar(sa.text("SELECT version_num FROM alembic_version")) or "unknown")
+
+
+async def holds_data(session: AsyncSession) -> list[str]:
+    """What the database already holds that a release load would add to (empty: nothing)."""
+    found = []
+    for table, noun in ((Claim, "claims"), (Source, "sources"), (Target, "targets"), (Organism, "organisms")):
+        if await session.scalar(sa.select(table.id).limit(1)) is not None:
+            found.append(noun)
+    return found
