@@ -74,9 +74,10 @@ def spawn(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> subp
 
 @asynccontextmanager
 async def serve(
-    settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None
+    settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None, workers: int = 1
 ) -> AsyncIterator[Server]:
-    """uvicorn running create_app on `settings`' database (one worker), until the block ends."""
+    """uvicorn running create_app on `settings`' database (`workers` processes), until the block
+    ends."""
     port = free_port()
     log = log_dir / f"uvicorn-{port}.log"
     env = {
@@ -89,6 +90,7 @@ async def serve(
     command = [
         sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
         "--port", str(port), "--log-level", "warning", "--no-access-log",
+        *(["--workers", str(workers)] if workers > 1 else []),
     ]  # fmt: skip
     process = spawn(command, env, log, PROJECT_ROOT)
     server = Server(process, f"http://127.0.0.1:{port}", log)
