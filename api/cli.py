@@ -648,6 +648,8 @@ def serve(
     Only an empty default embedded database, or any empty one with --demo, gets the demo seeds."""
     import uvicorn
 
+    from api import serve_workers
+
     def prepare() -> dict[str, Any]:
         settings = _settings()
         _check_serving_settings(settings)
@@ -665,7 +667,13 @@ def serve(
     clean_up = _metrics_directory(workers)
     err.print(f"claimsdb on http://{host}:{port}/graphql ({workers} worker{'s' if workers > 1 else ''})")
     try:
-        uvicorn.run("api.app:create_app", **options)
+        if workers > 1 and serve_workers.available():  # a socket per worker (api/serve_workers.py)
+            del options["workers"]
+            status = serve_workers.run("api.app:create_app", options, workers)
+            if status:
+                raise typer.Exit(status)
+        else:
+            uvicorn.run("api.app:create_app", **options)
     finally:
         clean_up()
 
