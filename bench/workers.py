@@ -15,12 +15,14 @@ machine was while each run ran (all processes, from /proc/stat), so a noisy run 
 
 from __future__ import annotations
 
+import glob
 import os
 import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import strawberry
 
 from api.settings import Settings
@@ -57,16 +59,19 @@ def busy_cores(before: tuple[int, int] | None, after: tuple[int, int] | None) ->
 
 
 async def _measured(
-    url: str, body: dict[str, Any], check: Callable[[dict[str, Any]], str | None], seconds: float
+    url: str, body: dict[str, Any], check: Check, seconds: float, meter: CpuMeter, settings: Settings
 ) -> dict[str, Any]:
+    """One warm-up, then one measured run at CONCURRENCY for `seconds`."""
     await lean_load(
         url, body, concurrency=CONCURRENCY, max_requests=MAX_REQUESTS, max_seconds=WARMUP_SECONDS, check=check
     )
+    await meter.start(settings)
     before = machine_busy()
     result: LeanResult = await lean_load(
         url, body, concurrency=CONCURRENCY, max_requests=MAX_REQUESTS, max_seconds=seconds, check=check
     )
     row = result.as_dict()
+    row.update(meter.stop(result.load.requests))
     row["machine_busy_cores"] = busy_cores(before, machine_busy())
     row["load_average_1m"] = round(os.getloadavg()[0], 2)
     if result.load.wrong or result.load.errors:
@@ -75,6 +80,85 @@ async def _measured(
             f"failed; first: {result.load.first_error}"
         )
     return row
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used, 0 when it is gone (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (the supervisor and its workers)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        for task in glob.glob(f"/proc/{current}/task/*/children"):
+            try:
+                todo.extend(int(child) for child in Path(task).read_text().split())
+            except OSError:
+                continue
+    return out
+
+
+async def _backends(settings: Settings) -> list[int]:
+    """Pids of the PostgreSQL server processes connected to the benchmark database."""
+    db = Database(settings)
+    try:
+        async with db.read() as session:
+            rows = await session.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+            return [int(r[0]) for r in rows]
+    finally:
+        await db.dispose()
+
+
+class CpuMeter:
+    """CPU the server's processes and its PostgreSQL backends use over a run. On a 2-core machine
+    these set what a second worker can add: see `bound`."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+        self.server = 0.0
+        self.backends: dict[int, float] = {}
+
+    async def start(self, settings: Settings) -> None:
+        self.server = self._server_now()
+        self.backends = {pid: _cpu_seconds(pid) for pid in await _backends(settings)}
+
+    def _server_now(self) -> float:
+        return sum(_cpu_seconds(p) for p in _process_tree(self.server_pid)) if self.server_pid else 0.0
+
+    def stop(self, requests: int) -> dict[str, float | None]:
+        if not requests:
+            return {}
+        server = self._server_now() - self.server
+        postgres = sum(_cpu_seconds(pid) - before for pid, before in self.backends.items())
+        return {
+            "server_cpu_ms_per_request": round(server * 1000 / requests, 2) if self.server_pid else None,
+            "postgres_cpu_ms_per_request": round(postgres * 1000 / requests, 2),
+        }
+
+
+def bound(one_worker_ms: float | None, postgres_ms: float | None, cores: int) -> float | None:
+    """What N workers can give over one at best, from CPU per request alone: one worker is held to
+    one core (at most 1000 / server ms req/s), all of them together to the machine's cores shared
+    with PostgreSQL (cores × 1000 / (server + PostgreSQL ms)). Ignores the client and the rest."""
+    if not one_worker_ms or postgres_ms is None:
+        return None
+    one = min(1000 / one_worker_ms, cores * 1000 / (one_worker_ms + postgres_ms))
+    many = cores * 1000 / (one_worker_ms + postgres_ms)
+    return round(many / one, 2)
+
+
+def _median_of(runs: list[dict[str, Any]], key: str) -> float | None:
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return round(statistics.median(values), 2) if values else None
 
 
 def _median(runs: list[dict[str, Any]]) -> float | None:
@@ -130,14 +214,22 @@ async def compare(
         options.log(f"[postgresql] Q1 workers round {round_ + 1}/{options.workers_rounds}")
         for count in (1, workers):
             async with serve(settings, options.log_dir, server_env, workers=count) as server:
-                runs[str(count)].append(await _measured(server.url, body, ours, options.http_seconds))
+                meter = CpuMeter(server.process.pid)
+                runs[str(count)].append(
+                    await _measured(server.url, body, ours, options.http_seconds, meter, settings)
+                )
         if peer_problem is None:
             try:
                 async with peer.serve(settings, options.log_dir / "postgraphile") as url:
-                    runs["peer"].append(await _measured(url, peer_body, theirs, options.http_seconds))
+                    meter = CpuMeter(None)
+                    runs["peer"].append(
+                        await _measured(url, peer_body, theirs, options.http_seconds, meter, settings)
+                    )
             except peer.PeerUnavailable as exc:
                 peer_problem = str(exc)
     one, many, them = _median(runs["1"]), _median(runs[str(workers)]), _median(runs["peer"])
+    server_ms = _median_of(runs["1"], "server_cpu_ms_per_request")
+    postgres_ms = _median_of(runs["1"], "postgres_cpu_ms_per_request")
     return {
         "scenario": "Q1",
         "concurrency": CONCURRENCY,
@@ -150,6 +242,12 @@ async def compare(
         "ratio_to_peer": _ratio(many, them),
         "one_worker_ratio_to_peer": _ratio(one, them),
         "peer_skipped": peer_problem,
+        # CPU per request with 1 worker (medians), and the best N workers could do on this many
+        # cores from those alone (`bound`).
+        "server_cpu_ms_per_request": server_ms,
+        "postgres_cpu_ms_per_request": postgres_ms,
+        "cores": os.cpu_count(),
+        "workers_ratio_bound": bound(server_ms, postgres_ms, os.cpu_count() or 1),
         "runs": runs,
     }
 
@@ -162,9 +260,9 @@ def markdown(info: dict[str, Any]) -> list[str]:
         f"Q1 over HTTP at concurrency {info['concurrency']}, {info['rounds']} rounds of "
         f"{info['seconds_per_run']:g} s per server ({info['client']}):",
         "",
-        "| server | req/s per round | median req/s | p50 / p99 ms (last round) | client cores "
-        f"| machine busy cores (of {os.cpu_count() or 1}) | load avg 1m |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        "| server | req/s per round | median req/s | p50 / p99 ms (last round) | server + PostgreSQL CPU "
+        f"ms per request | client cores | machine busy cores (of {os.cpu_count() or 1}) | load avg 1m |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     names = {"1": "claimsdb, 1 worker", workers: f"claimsdb, {workers} workers", "peer": "PostGraphile"}
     for key, name in names.items():
@@ -176,13 +274,21 @@ def markdown(info: dict[str, Any]) -> list[str]:
         busy = " / ".join(str(r["machine_busy_cores"]) for r in runs)
         cores = " / ".join(str(r["client_cpu_cores"]) for r in runs)
         load = " / ".join(str(r["load_average_1m"]) for r in runs)
+        cpu = " / ".join(
+            f"{r.get('server_cpu_ms_per_request') or '–'} + {r.get('postgres_cpu_ms_per_request', '–')}"
+            for r in runs
+        )
         lines.append(
             f"| {name} | {per_round} | {info['requests_per_s'][key]} | {last['p50_ms']} / {last['p99_ms']} "
-            f"| {cores} | {busy} | {load} |"
+            f"| {cpu} | {cores} | {busy} | {load} |"
         )
     lines += [
         "",
         f"**{workers} workers ÷ 1 worker: {info['workers_ratio']}**; {workers} workers ÷ PostGraphile: "
-        f"**{info['ratio_to_peer']}**; 1 worker ÷ PostGraphile: {info['one_worker_ratio_to_peer']}.",
+        f"**{info['ratio_to_peer']}**; 1 worker ÷ PostGraphile: {info['one_worker_ratio_to_peer']}. "
+        f"From CPU per request alone (1 worker: {info.get('server_cpu_ms_per_request')} ms in the "
+        f"server, {info.get('postgres_cpu_ms_per_request')} ms in PostgreSQL), {workers} workers on "
+        f"{info.get('cores')} cores shared with PostgreSQL can give at most "
+        f"{info.get('workers_ratio_bound')}x one worker.",
     ]
     return lines
