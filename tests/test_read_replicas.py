@@ -212,3 +212,19 @@ async def test_a_replica_that_is_down_is_logged_and_reads_go_to_the_primary(
             assert "cannot serve reads" in warnings[0] and str(cluster.replica_port) in warnings[0]
         finally:
             cluster.start_replica()
+
+
+def test_replica_urls_are_comma_separated_postgresql_urls() -> None:
+    settings = Settings(
+        database_url="postgresql://root@primary/claimsdb",
+        read_database_urls=" postgresql://root@replica-1/claimsdb , postgres://root@replica-2:5433/claimsdb,",
+    )
+    assert [(u.drivername, u.host, u.port) for u in settings.read_urls] == [
+        ("postgresql+asyncpg", "replica-1", None),
+        ("postgresql+asyncpg", "replica-2", 5433),
+    ]
+    assert Settings(database_url="postgresql://root@primary/claimsdb", read_database_urls=" ").read_urls == ()
+    with pytest.raises(ValueError, match="CLAIMSDB_READ_DATABASE_URLS.*not PostgreSQL"):
+        Settings(database_url="postgresql://root@primary/claimsdb", read_database_urls="sqlite:///r.sqlite3")
+    with pytest.raises(ValueError, match="CLAIMSDB_READ_DATABASE_URLS needs a PostgreSQL primary"):
+        Settings(database_url="sqlite:///claimsdb.sqlite3", read_database_urls="postgresql://root@replica/db")
