@@ -19,7 +19,7 @@ from sqlalchemy import text
 from api.settings import Settings
 from api.store.db import Database, statement_cache_options
 
-NUMBERED = re.compile(r"__asyncpg_stmt_\d+__")
+NUMBERED = re.compile(r"__asyncpg_stmt_[0-9a-f]+__")  # asyncpg counts in hex
 QUERY = "SELECT count(*) FROM claim WHERE id > :n"
 
 
