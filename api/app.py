@@ -36,6 +36,7 @@ from api.http.errors import exception_handlers
 from api.http.graphiql import graphiql_page
 from api.http.graphql_over_http import finish_response, refusal_status, shape_result
 from api.http.layers import HttpLayers
+from api.http.read_your_writes import ReadYourWrites
 from api.http.static import CachedStaticFiles
 from api.limits_http import HttpLimits
 from api.observability import metrics as prometheus
@@ -254,6 +255,8 @@ def create_app(
                 max_age=settings.cors_max_age_seconds,
             )
         )
+    if settings.read_urls:  # the client's last write, for read-your-writes on replicas
+        middleware.append(Middleware(ReadYourWrites))
     # Gzip and persisted queries (api/http/layers.py): before the limits, which see the document.
     middleware.append(Middleware(HttpLayers, settings=settings))
     # Inside CORS, so a 413 or 429 still carries the CORS headers a browser needs to read it.

@@ -789,6 +789,8 @@ def serve(
     Only an empty default embedded database, or any empty one with --demo, gets the demo seeds."""
     import uvicorn
 
+    from api import serve_workers
+
     def prepare() -> dict[str, Any]:
         settings = _settings()
         _check_serving_settings(settings)
@@ -806,7 +808,13 @@ def serve(
     clean_up = _metrics_directory(workers)
     err.print(f"claimsdb on http://{host}:{port}/graphql ({workers} worker{'s' if workers > 1 else ''})")
     try:
-        uvicorn.run("api.app:create_app", **options)
+        if workers > 1 and serve_workers.available():  # a socket per worker (api/serve_workers.py)
+            del options["workers"]
+            status = serve_workers.run("api.app:create_app", options, workers)
+            if status:
+                raise typer.Exit(status)
+        else:
+            uvicorn.run("api.app:create_app", **options)
     finally:
         clean_up()
 
@@ -863,6 +871,18 @@ def bench(
     peer: Annotated[
         bool, typer.Option(help="Compare with PostGraphile on PostgreSQL (needs node, npm).")
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            min=0,
+            help="Also serve Q1 at concurrency 8 with 1 and N workers and PostGraphile, on PostgreSQL "
+            "(0: skip).",
+        ),
+    ] = 0,
+    workers_rounds: Annotated[
+        int, typer.Option(metavar="N", min=1, help="Rounds of the workers comparison (medians are reported).")
+    ] = 2,
     seed: Annotated[int, typer.Option(metavar="N", help="Seed of the data generator.")] = 20240611,
     data_dir: Annotated[
         str | None,
@@ -887,7 +907,8 @@ def bench(
     status = command(
         claims=claims, scenarios=scenarios, database=database, postgres=postgres, json_output=json_output,
         repetitions=repetitions, seconds=seconds, http=http, http_requests=http_requests,
-        http_seconds=http_seconds, peer=peer, seed=seed, data_dir=Path(data_dir) if data_dir else None,
+        http_seconds=http_seconds, peer=peer, workers=workers, workers_rounds=workers_rounds, seed=seed,
+        data_dir=Path(data_dir) if data_dir else None,
     )  # fmt: skip
     if status:
         raise typer.Exit(status)

@@ -314,6 +314,7 @@ class HttpLimits:
         if problem is not None:
             await send_json(send, status, problem)
             return
+        record_for(scope).writes = writes
         if writes == 0:
             await self.app(scope, replay, send)
             return

@@ -43,15 +43,36 @@ def normalize_database_url(raw: str) -> URL:
     return url.set(drivername=drivername)
 
 
+def _split_urls(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def normalize_replica_url(raw: str) -> URL:
+    """One of CLAIMSDB_READ_DATABASE_URLS: a PostgreSQL URL, the driver filled in."""
+    try:
+        url = normalize_database_url(raw)
+    except SettingsError as exc:
+        message = str(exc).replace("CLAIMSDB_DATABASE_URL", "CLAIMSDB_READ_DATABASE_URLS")
+        raise SettingsError(message) from None
+    if url.get_backend_name() != "postgresql":
+        raise SettingsError(
+            f"CLAIMSDB_READ_DATABASE_URLS: '{raw}' is not PostgreSQL; replicas are PostgreSQL "
+            "streaming standbys (postgresql+asyncpg://user@replica-host:5432/db), comma-separated"
+        )
+    return url
+
+
 # CORS defaults: what the API reads from a browser, and what a browser's script may read back
-# (rate-limit state, when to retry, the request id to quote in a bug report).
-DEFAULT_CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-Id")
+# (rate-limit state, when to retry, the request id to quote in a bug report, the WAL position of
+# the client's last write for read-your-writes on replicas: api/http/read_your_writes.py).
+DEFAULT_CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-Id", "X-Claimsdb-Lsn")
 DEFAULT_CORS_EXPOSE_HEADERS = (
     "Retry-After",
     "RateLimit-Limit",
     "RateLimit-Remaining",
     "RateLimit-Reset",
     "X-Request-Id",
+    "X-Claimsdb-Lsn",
 )
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -87,6 +108,18 @@ class Settings(BaseSettings):
     # How long a request waits for a pooled connection while all are in use (both databases)
     # before it is answered HTTP 503 with reason "busy" and Retry-After.
     pool_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Prepared statements each PostgreSQL connection keeps (asyncpg's cache and SQLAlchemy's).
+    # 0 behind PgBouncer in transaction mode, where a connection's next transaction may run on
+    # another server connection: no cache, and every statement prepared under a unique name.
+    pg_statement_cache_size: int = Field(default=100, ge=0)
+    # Read replicas (PostgreSQL streaming standbys), comma-separated URLs: query operations read
+    # from one of them (round robin), mutations and everything they read use the primary
+    # (`database_url`). A client that wrote reads its write (api/store/replicas.py).
+    read_database_urls: str | None = None
+    # How long a query waits for a replica to replay the client's last write before it reads
+    # the primary instead; and how long a replica that could not be reached is left out.
+    replica_wait_ms: int = Field(default=250, ge=0, le=10_000)
+    replica_retry_seconds: float = Field(default=5.0, gt=0)
 
     # GraphQL safety limits (engineering.md rule 4). The defaults admit every query the frontend
     # needs (a page of 100 claims with all their context costs about 2,500).
@@ -142,9 +175,34 @@ class Settings(BaseSettings):
         normalize_redis_url(value)
         return value.strip()
 
+    @field_validator("read_database_urls")
+    @classmethod
+    def _valid_read_urls(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for raw in _split_urls(value):
+            normalize_replica_url(raw)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _replicas_need_postgresql(self) -> Settings:
+        if self.read_database_urls is not None and self.is_sqlite:
+            raise SettingsError(
+                "CLAIMSDB_READ_DATABASE_URLS needs a PostgreSQL primary (CLAIMSDB_DATABASE_URL); "
+                "an SQLite database has no replicas: unset CLAIMSDB_READ_DATABASE_URLS"
+            )
+        return self
+
     @cached_property
     def url(self) -> URL:
         return normalize_database_url(self.database_url)
+
+    @cached_property
+    def read_urls(self) -> tuple[URL, ...]:
+        """The replicas' URLs, in the order given (empty without CLAIMSDB_READ_DATABASE_URLS)."""
+        if self.read_database_urls is None:
+            return ()
+        return tuple(normalize_replica_url(raw) for raw in _split_urls(self.read_database_urls))
 
     @property
     def is_sqlite(self) -> bool:

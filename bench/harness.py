@@ -98,6 +98,10 @@ class Options:
     query_concurrency: tuple[int, ...] = QUERY_CONCURRENCY
     curator_concurrency: tuple[int, ...] = CURATOR_CONCURRENCY
     peer: bool = True
+    # Q1 over HTTP with 1 and `workers` uvicorn workers at concurrency 8, and PostGraphile
+    # (bench.workers), on PostgreSQL; 0 leaves it out.
+    workers: int = 0
+    workers_rounds: int = 2
     params: BenchParams = field(default_factory=BenchParams)
     log_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     command: str = ""
@@ -244,6 +248,10 @@ async def run_database(spec: DatabaseSpec, options: Options) -> tuple[dict[str, 
                     created += made
                     row["requests_per_s"] = {str(h["concurrency"]): h["requests_per_s"] for h in row["http"]}
                 info["server_peak_rss_kib"] = server.peak_rss_kib()
+        if options.workers > 1 and spec.name == "postgresql":
+            from bench import workers
+
+            info["workers"] = await workers.compare(spec.settings, options, prepared, schema, db, SERVER_ENV)
         if any(s.mutation for s in options.scenarios):
             await check_created(db, prepared, created)
         if options.peer and spec.name == "postgresql":
@@ -592,6 +600,8 @@ def command(
     peer: bool,
     seed: int,
     data_dir: Path | None,
+    workers: int = 0,
+    workers_rounds: int = 2,
 ) -> int:
     """`claimsdb bench`: returns the exit status; errors a user can cause are one line on stderr."""
     from rich.console import Console
@@ -613,7 +623,8 @@ def command(
     argv = " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("claimsdb") else ""
     options = Options(
         claims=claims, seed=seed, scenarios=chosen, repetitions=repetitions, seconds=seconds, http=http,
-        http_requests=http_requests, http_seconds=http_seconds, peer=peer, log_dir=folder,
+        http_requests=http_requests, http_seconds=http_seconds, peer=peer, workers=workers,
+        workers_rounds=workers_rounds, log_dir=folder,
         command=f"claimsdb {argv}".strip(),
         log=lambda m: err.print(m, highlight=False, soft_wrap=True, markup=False),
     )  # fmt: skip
@@ -865,6 +876,11 @@ def markdown(document: dict[str, Any]) -> str:
                     f"{cell(peer_level.get('p50_ms'))} / {cell(peer_level.get('p99_ms'))} | "
                     f"{cell(ours.get('server_cpu_ms_per_request'), 2)} |"
                 )
+    for database in document.get("databases", {}).values():
+        if isinstance(database, dict) and database.get("workers"):
+            from bench import workers
+
+            lines += workers.markdown(database["workers"])
     return "\n".join(lines)
 
 

@@ -74,9 +74,10 @@ def spawn(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> subp
 
 @asynccontextmanager
 async def serve(
-    settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None
+    settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None, workers: int | None = None
 ) -> AsyncIterator[Server]:
-    """uvicorn running create_app on `settings`' database (one worker), until the block ends."""
+    """uvicorn running create_app on `settings`' database (one worker), until the block ends; with
+    `workers`, `claimsdb serve --workers N` instead, as a deployment runs it."""
     port = free_port()
     log = log_dir / f"uvicorn-{port}.log"
     env = {
@@ -90,6 +91,11 @@ async def serve(
         sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
         "--port", str(port), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
+    if workers is not None:
+        command = [
+            sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers),
+        ]  # fmt: skip
     process = spawn(command, env, log, PROJECT_ROOT)
     server = Server(process, f"http://127.0.0.1:{port}", log)
     try:

@@ -190,7 +190,8 @@ def to_claimsdb(data: dict[str, Any]) -> dict[str, Any]:
     return {"hasNextPage": connection["pageInfo"]["hasNextPage"], "nodes": nodes}
 
 
-def _ours(data: dict[str, Any]) -> dict[str, Any]:
+def claimsdb_page(data: dict[str, Any]) -> dict[str, Any]:
+    """claimsdb's Q1/Q5 answer in the shape PostGraphile's is compared in (to_claimsdb)."""
     claims = data["claims"]
     return {"hasNextPage": claims["pageInfo"]["hasNextPage"], "nodes": claims["nodes"]}
 
@@ -233,7 +234,7 @@ async def compare(
                 }
                 for name, row in wanted.items():
                     theirs = to_claimsdb(await _post(client, url, variables[name]))
-                    ours = _ours(row.pop("_data"))
+                    ours = claimsdb_page(row.pop("_data"))
                     if theirs != ours:
                         raise CheckFailed(
                             f"{name}: PostGraphile and claimsdb return different claims: "

@@ -88,6 +88,9 @@ def test_usage_mistakes_are_one_line() -> None:
         ("CLAIMSDB_LOG_FORMAT", "xml"),
         ("CLAIMSDB_REDIS_URL", "http://127.0.0.1:6379"),
         ("CLAIMSDB_METRICS", "maybe"),
+        # Replicas of an SQLite database, and a replica that is not PostgreSQL.
+        ("CLAIMSDB_READ_DATABASE_URLS", "postgresql://root@127.0.0.1:5433/claimsdb"),
+        ("CLAIMSDB_READ_DATABASE_URLS", "sqlite:///replica.sqlite3"),
     ],
 )
 def test_a_bad_setting_is_named(variable: str, value: str, tmp_path: Any) -> None:

@@ -383,8 +383,11 @@ def test_cors_defaults_expose_the_headers_a_client_needs() -> None:
         "RateLimit-Remaining",
         "RateLimit-Reset",
         "X-Request-Id",
+        "X-Claimsdb-Lsn",  # the client's last write, for read-your-writes on replicas
     }
-    assert {"Authorization", "Content-Type", "X-Request-Id"} <= set(defaults.cors_allow_headers)
+    assert {"Authorization", "Content-Type", "X-Request-Id", "X-Claimsdb-Lsn"} <= set(
+        defaults.cors_allow_headers
+    )
 
 
 @pytest.mark.parametrize("log_format", ["json", "text"])

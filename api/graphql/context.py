@@ -9,13 +9,17 @@ limit charges such a request to its address).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
+from strawberry.extensions import SchemaExtension
 
 from api.graphql.errors import unauthenticated
+from api.graphql.internals import OperationType
 from api.graphql.loaders import Loaders
-from api.observability.request import new_request_id, record_for
+from api.http.read_your_writes import route_for
+from api.observability.request import RequestRecord, new_request_id, record_for
 from api.settings import Settings
 from api.store.db import Database, database_outage
 from api.store.queries.users import actor_for_token
@@ -49,6 +53,10 @@ async def build_context(db: Database, settings: Settings, request: Request | Non
     if request is None:
         return Context(db=db, settings=settings, loaders=Loaders(db))
     record = record_for(request.scope)
+    route = route_for(request.scope)
+    if route is not None:  # read replicas are configured (api/store/replicas.py)
+        route.replica_ok = _runs_only_queries(request, record)
+        db = db.routed(route)
     context = Context(
         db=db, settings=settings, loaders=Loaders(db), request=request, request_id=record.request_id
     )
@@ -58,6 +66,26 @@ async def build_context(db: Database, settings: Settings, request: Request | Non
     else:
         record.user = context._actor.name
     return context
+
+
+def _runs_only_queries(request: Request, record: RequestRecord) -> bool:
+    """Known, before anything runs, to run no mutation: a GET (GraphQL over HTTP never runs one;
+    a workbench page that is not a form post) or a POST whose operations the HTTP limits counted
+    and found no mutation in. Anything else reads the primary, so a mutation's token check and
+    every read inside it see the primary; MutationsReadPrimary catches what this cannot see."""
+    return request.method in ("GET", "HEAD") or record.writes == 0
+
+
+class MutationsReadPrimary(SchemaExtension):
+    """A mutation reads the primary even where the request was taken for a read (a workbench
+    page that runs one in-process): what it checks and returns must be what it wrote."""
+
+    def on_execute(self) -> Iterator[None]:  # type: ignore[override]
+        context = self.execution_context.context
+        route = getattr(getattr(context, "db", None), "route", None)
+        if route is not None and self.execution_context.operation_type is OperationType.MUTATION:
+            route.use_primary()
+        yield
 
 
 async def _authenticate(context: Context, db: Database, request: Request) -> None:

@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.graphql.compiled import CompiledQueries
+from api.graphql.context import MutationsReadPrimary
 from api.graphql.error_codes import (
     QUERY_TOO_DEEP,
     TOO_MANY_ALIASES,
@@ -97,6 +98,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         # answers supported query operations from SQL-built JSON (api/graphql/compiled).
         *([CompiledQueries] if settings.compiled_queries else []),
         ShareReadSession,
+        *([MutationsReadPrimary] if settings.read_urls else []),
     ]
     return ClaimsdbSchema(
         query=Query,

@@ -63,6 +63,10 @@ class RequestRecord:
     operations: list[Operation] = field(default_factory=list)
     sql_statements: int = 0
     rate_limited: str | None = None  # "token" or "address" when refused with 429
+    # Mutations the request runs, as the HTTP limits counted them before it ran (POST /graphql
+    # with a JSON body); None when they did not look. Reads go to a replica only when this is 0
+    # or the request is a GET (api/graphql/context.py).
+    writes: int | None = None
     tracer: Any = None  # an OpenTelemetry Tracer while tracing is on
 
     @property

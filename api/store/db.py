@@ -18,6 +18,7 @@ and writing the old, unlinked file).
 
 from __future__ import annotations
 
+import copy
 import os
 import sqlite3
 import uuid
@@ -42,6 +43,7 @@ from sqlalchemy.ext.asyncio import (
 from api.settings import Settings, SettingsError
 from api.store.audit import PendingEvent, append_events
 from api.store.errors import DatabaseBusy, DatabaseUnavailable
+from api.store.replicas import ReadRoute, Replica, Replicas, primary_lsn
 from schema.users import Actor
 
 _WRITE = "claimsdb_write"
@@ -59,6 +61,8 @@ _PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03"})
 # 25006 read_only_sql_transaction: a standby, or default_transaction_read_only set on the database.
 _PG_READ_ONLY = "25006"
 # SQLite result codes (sqlite3.Error.sqlite_errorname) of a file that cannot be used.
+# How long connecting to a replica may take before its reads go elsewhere.
+REPLICA_CONNECT_SECONDS = 3.0
 _SQLITE_UNAVAILABLE_PREFIXES = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB", "SQLITE_FULL")
 
 
@@ -148,12 +152,57 @@ def make_engine(settings: Settings, *, existing_file: bool = False, **kwargs: An
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms, path)
     else:
-        kwargs.setdefault("pool_size", settings.pool_size)
-        kwargs.setdefault("pool_pre_ping", True)
-        kwargs.setdefault("pool_timeout", settings.pool_timeout_seconds)
-        engine = create_async_engine(url, **kwargs)
+        engine = _postgres_engine(url, settings, **kwargs)
     _configure_outages(engine, path if existing_file else None)
     return engine
+
+
+def _postgres_engine(url: URL, settings: Settings, **kwargs: Any) -> AsyncEngine:
+    kwargs.setdefault("pool_size", settings.pool_size)
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_timeout", settings.pool_timeout_seconds)
+    connect_args = statement_cache_options(url, settings.pg_statement_cache_size)
+    connect_args.update(kwargs.pop("connect_args", {}))
+    return create_async_engine(url, connect_args=connect_args, **kwargs)
+
+
+def statement_cache_options(url: URL, size: int) -> dict[str, Any]:
+    """The driver's connect arguments for CLAIMSDB_PG_STATEMENT_CACHE_SIZE. With 0 (PgBouncer
+    in transaction mode) asyncpg caches no statement and SQLAlchemy's dialect, which still
+    prepares each statement to learn its result columns, names each one uniquely: a numbered
+    name (__asyncpg_stmt_1__) taken on one server connection by another client would collide."""
+    if url.get_driver_name() == "psycopg":
+        return {} if size else {"prepare_threshold": None}
+    if size:
+        return {"statement_cache_size": size, "prepared_statement_cache_size": size}
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
+def _replicas(settings: Settings, **kwargs: Any) -> Replicas | None:
+    if not settings.read_urls:
+        return None
+    members = []
+    for url in settings.read_urls:
+        # A replica that does not answer is given up on quickly: its reads have the primary.
+        connect_args = {"timeout": REPLICA_CONNECT_SECONDS} if url.get_driver_name() == "asyncpg" else {}
+        engine = _postgres_engine(url, settings, connect_args=connect_args, **kwargs)
+        _configure_outages(engine, None)
+        sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        members.append(Replica(Replicas.describe(url), engine, sessions))
+    return Replicas(
+        members,
+        settings.replica_wait_ms / 1000,
+        settings.replica_retry_seconds,
+        is_outage=lambda error: database_outage(error) is not None,
+    )
 
 
 def _configure_outages(engine: AsyncEngine, required_file: Path | None) -> None:
@@ -257,10 +306,26 @@ class Database:
         self._read = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         write_engine = self.engine.execution_options(**{_WRITE: True})
         self._write = async_sessionmaker(write_engine, expire_on_commit=False, autoflush=False)
+        # Read replicas (CLAIMSDB_READ_DATABASE_URLS), and the request whose reads this copy
+        # routes (None: every read goes to the primary).
+        self.replicas = _replicas(settings, **engine_kwargs)
+        self.route: ReadRoute | None = None
+
+    def routed(self, route: ReadRoute) -> Database:
+        """This database as one request uses it: reads go where `route` says (api/store/replicas.py)
+        and writes tell `route` the primary's WAL position. Shares engines and pools."""
+        if self.replicas is None:
+            return self
+        request_db = copy.copy(self)
+        request_db.route = route
+        return request_db
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._read() as session:
+        session = None
+        if self.route is not None and self.replicas is not None:
+            session = await self.replicas.session(self.route)
+        async with session or self._read() as session:
             yield session
 
     @asynccontextmanager
@@ -286,6 +351,8 @@ class Database:
                     yield writer
                     await session.flush()
                     await writer.append_pending()
+                if self.route is not None:
+                    self.route.wrote(await primary_lsn(session))
             except OperationalError as exc:
                 if self.is_sqlite and "locked" in str(exc.orig).lower():
                     raise DatabaseBusy("the database is busy with another write; retry") from exc
@@ -293,3 +360,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.replicas is not None:
+            await self.replicas.dispose()
