@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from graphql_client import ClaimSpec, create_claims, create_user_with_token, global_id
 from pydantic import SecretStr
 from web_contract import contract_schema, served_schema
@@ -25,7 +26,8 @@ from api.web.documents import DocumentError, load_documents
 from api.web.features import FEATURES, detect
 from api.web.secret import SecretError, signing_key
 from api.web.session import COOKIE
-from schema.enums import Role
+from schema.enums import EffectDirection, Role
+from schema.tables import AuditEvent
 
 SECRET = "page-tests-signing-key-0123456789abcdefgh"
 BUDGET_MS = 100
@@ -214,6 +216,44 @@ async def test_text_from_the_database_is_escaped(settings: Settings, seeded_db: 
         assert "<script>alert" not in page.text and "<img src=x" not in page.text
         listing = await client.get("/ui/targets/MIF")
         assert "MIF &lt;img src=x onerror=&#34;alert(1)&#34;&gt; rises" in listing.text
+
+
+async def test_the_claim_history_says_whether_the_audit_chain_verifies(
+    settings: Settings, seeded_db: Database
+) -> None:
+    """The history's verdict is the API's (Claim.auditVerified, AuditEvent.verified): an event
+    edited behind the API's back shows as broken, on that claim's page only."""
+    source = global_id("Source", 1)
+    first, second = await create_claims(
+        seeded_db,
+        [
+            ClaimSpec(
+                statement="MIF rises in CSF.",
+                source=source,
+                target="MIF",
+                outcome="CSF MIF level",
+                direction=EffectDirection.INCREASES,
+            ),
+            ClaimSpec(statement="MIF falls in CSF.", source=source, target="MIF", outcome="CSF MIF level"),
+        ],
+    )
+    async with seeded_db.read() as session:
+        event_id = await session.scalar(
+            sa.select(AuditEvent.id).where(AuditEvent.entity_type == "Claim", AuditEvent.entity_id == first)
+        )
+    async with browser_like(settings, seeded_db) as client:
+        clean = await client.get(f"/ui/claims/{global_id('Claim', first)}")
+        assert "audit chain verifies" in clean.text and "does not verify" not in clean.text
+        assert "Created" in clean.text and "claim.create" in clean.text  # readable, and exact
+        async with seeded_db.engine.begin() as conn:
+            await conn.execute(
+                sa.update(AuditEvent.__table__).where(AuditEvent.id == event_id).values(comment="forged")
+            )
+        broken = await client.get(f"/ui/claims/{global_id('Claim', first)}")
+        assert broken.status_code == 200
+        assert "audit chain broken" in broken.text and broken.text.count("does not verify") == 1
+        other = await client.get(f"/ui/claims/{global_id('Claim', second)}")
+        assert "audit chain verifies" in other.text
 
 
 async def test_sign_in_session_cookie_csrf_and_revocation(settings: Settings, seeded_db: Database) -> None:

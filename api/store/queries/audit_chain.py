@@ -1,13 +1,19 @@
-"""How long the audit log's hash chain is, for monitoring (/metrics)."""
+"""The audit log's hash chain as readers ask about it: how long it is (for /metrics), and whether
+given events still verify where they stand (for a claim's history)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from schema.tables import AuditHead
+from api.store.audit import stored_content
+from schema.audit import ChainBreak, Neighbours, verify_in_place
+from schema.tables import AuditEvent, AuditHead
 
 _LENGTH = sa.select(AuditHead.last_event_id).where(AuditHead.id == 1)
+_HEAD = sa.select(AuditHead.last_event_id, AuditHead.last_hash).where(AuditHead.id == 1)
 
 
 async def audit_chain_length(session: AsyncSession) -> int:
@@ -15,3 +21,69 @@ async def audit_chain_length(session: AsyncSession) -> int:
     Event ids are given in chain order, one per event, so this is the chain's length (on
     PostgreSQL a write rolled back at commit can leave an id unused: never an undercount)."""
     return int(await session.scalar(_LENGTH) or 0)
+
+
+async def events_verified(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, ChainBreak | None]:
+    """For each event id, None when the event verifies in place (schema.audit.verify_in_place),
+    else where and why it does not. An id with no event is missing from the answer. Three
+    statements whatever the number of ids: the events, their neighbours' hashes, the head."""
+    wanted = set(event_ids)
+    if not wanted:
+        return {}
+    rows = (await session.scalars(sa.select(AuditEvent).where(AuditEvent.id.in_(wanted)))).all()
+    return await _check(session, rows)
+
+
+async def entities_verified(
+    session: AsyncSession, entity_type: str, entity_ids: Sequence[int]
+) -> dict[int, ChainBreak | None]:
+    """For each entity (e.g. "Claim" and claim ids), None when every one of its audit events
+    verifies in place, else the first break among them. An entity without events verifies."""
+    found: dict[int, ChainBreak | None] = dict.fromkeys(entity_ids)
+    if not found:
+        return found
+    rows = (
+        await session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id.in_(set(entity_ids)))
+            .order_by(AuditEvent.id)
+        )
+    ).all()
+    breaks = await _check(session, rows)
+    for row in rows:
+        if found[row.entity_id] is None and breaks[row.id] is not None:
+            found[row.entity_id] = breaks[row.id]
+    return found
+
+
+async def _check(session: AsyncSession, rows: Sequence[AuditEvent]) -> dict[int, ChainBreak | None]:
+    if not rows:
+        return {}
+    around = {i for row in rows for i in (row.id - 1, row.id + 1)}
+    neighbours = {
+        n.id: n
+        for n in (
+            await session.execute(
+                sa.select(AuditEvent.id, AuditEvent.hash, AuditEvent.previous_hash).where(
+                    AuditEvent.id.in_(around)
+                )
+            )
+        ).all()
+    }
+    head = (await session.execute(_HEAD)).one()
+    head_id, head_hash = head.last_event_id or 0, head.last_hash
+    result: dict[int, ChainBreak | None] = {}
+    for row in rows:
+        before, after = neighbours.get(row.id - 1), neighbours.get(row.id + 1)
+        result[row.id] = verify_in_place(
+            stored_content(row),
+            row.previous_hash,
+            row.hash,
+            Neighbours(
+                hash_before=before.hash if before else None,
+                previous_of_next=after.previous_hash if after else None,
+                head_id=head_id,
+                head_hash=head_hash,
+            ),
+        )
+    return result
