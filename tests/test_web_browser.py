@@ -29,6 +29,7 @@ from web_browser_helpers import (
     Shots,
     axe_scan,
     graphql,
+    readme_shot,
     require_browser,
     submitted_claim,
 )
@@ -121,6 +122,16 @@ class Person:
             "([id, value]) => document.getElementById(id).value !== value",
             arg=[await field.get_attribute("id"), typed],
         )
+
+    async def tab_to(self, selector: str, limit: int = 300) -> None:
+        """Press Tab until the element is focused, as someone without a mouse reaches it (fails
+        when the keyboard never gets there)."""
+        target = self.page.locator(selector).first
+        for _ in range(limit):
+            await self.page.keyboard.press("Tab")
+            if await target.evaluate("element => element === document.activeElement"):
+                return
+        raise AssertionError(f"{selector} cannot be reached with the Tab key")
 
     async def close(self) -> None:
         await self.context.close()
@@ -230,6 +241,7 @@ async def test_curate_review_and_read_in_the_browser(
     await visitor.page.get_by_role("link", name="IL-6R", exact=True).first.click()
     await visitor.page.wait_for_url("**/ui/targets/IL-6R")
     await visitor.check("target-page")
+    await readme_shot(visitor.page, f"workbench-target-{backend}")
     claims = visitor.page.locator("#claims")
     assert await claims.get_by_role("link", name=STATEMENT).count() == 1
     cell = visitor.page.get_by_role(
@@ -328,5 +340,30 @@ async def test_an_edit_of_an_accepted_claim_waits_as_a_revision(
     await reviewer.expect_text("Revision accepted.")
     await visitor.visit(f"/ui/claims/{claim['id']}", "public-page-shows-new-text")
     assert await visitor.page.locator("h1").inner_text() == new_text
+    # The history reads as changes, and says the audit chain verifies (the API's verdict).
+    history = visitor.page.locator("section[aria-labelledby=history-heading]")
+    assert "Revision accepted" in await history.inner_text()
+    assert await history.locator("#audit-check .badge").inner_text() == "audit chain verifies"
+
+    # Keyboard only: the curator flags the claim, the reviewer resolves the flag.
+    await curator.visit(f"/ui/claims/{claim['id']}", "claim-before-flag")
+    await curator.tab_to("#flag-comment")
+    await curator.page.keyboard.type("The corrected wording drops the source's hedge.")
+    await curator.page.keyboard.press("Tab")
+    assert await curator.page.evaluate("document.activeElement.textContent") == "Flag claim"
+    await curator.page.keyboard.press("Enter")
+    await curator.expect_text("Flag raised; a reviewer will look at it.")
+    await curator.expect_text("1 open flag")
+    await curator.check("flag-raised-with-the-keyboard")
+    await reviewer.visit(f"/ui/claims/{claim['id']}", "flagged-claim-for-the-reviewer")
+    await reviewer.tab_to("textarea[id^=resolve-]")
+    await reviewer.page.keyboard.type("Checked against the paper: the hedge is kept.")
+    await reviewer.page.keyboard.press("Tab")
+    await reviewer.page.keyboard.press("Enter")
+    await reviewer.expect_text("Flag resolved.")
+    await reviewer.expect_text("Resolved by ren")
+    assert await reviewer.page.locator(".badge.flagged").count() == 0
+    await reviewer.check("flag-resolved-with-the-keyboard")
+    await readme_shot(reviewer.page, f"workbench-claim-{backend}")
     for person in (curator, visitor, reviewer):
         await person.close()
