@@ -360,3 +360,71 @@ async def test_the_page_measurement_reaches_every_page(
         assert len(timing.times_ms) == 2 and all(ms > 0 for ms in timing.times_ms), timing
         assert timing.row()["p95_ms"] >= timing.row()["p50_ms"] > 0, timing.row()
     assert pages["review queue"].signed_in and not pages["target"].signed_in
+
+
+async def _graphql(client: httpx.AsyncClient, query: str, variables: dict, token: str) -> dict:
+    answer = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = answer.json()
+    assert answer.status_code == 200 and not body.get("errors"), body
+    return body["data"]
+
+
+PROPOSE = """
+mutation($input: UpdateClaimInput!) {
+  updateClaim(input: $input) { revision { id } userErrors { message } }
+}
+"""
+
+
+async def test_the_review_queue_shows_own_and_stale_revisions_and_filters_by_target(
+    settings: Settings, seeded_db: Database
+) -> None:
+    """A reviewer's own revision offers Withdraw, not Accept or Reject (the API lets no author
+    decide their revision); a revision whose claim moved on says so; ?target= narrows the queue."""
+    _, rhea = await create_user_with_token(seeded_db, "rhea", Role.REVIEWER)
+    _, cato = await create_user_with_token(seeded_db, "cato", Role.CURATOR)
+    _, rex = await create_user_with_token(seeded_db, "rex", Role.REVIEWER)
+    async with browser_like(settings, seeded_db) as client:
+        found = await _graphql(
+            client,
+            '{ claims(filter: {target: "IL-6R"}, first: 1) { nodes { id version statement } } }',
+            {},
+            rhea,
+        )
+        claim = found["claims"]["nodes"][0]
+        proposals = {}
+        for who, token in (("rhea", rhea), ("cato", cato)):
+            text = f"{claim['statement'].rstrip('.')} (as {who} words it)."
+            data = await _graphql(
+                client,
+                PROPOSE,
+                {"input": {"id": claim["id"], "expectedVersion": claim["version"], "statement": text}},
+                token,
+            )
+            assert not data["updateClaim"]["userErrors"], data
+            proposals[who] = (data["updateClaim"]["revision"]["id"], text)
+        accepted = await _graphql(
+            client,
+            "mutation($input: ReviewRevisionInput!) "
+            "{ reviewRevision(input: $input) { userErrors { message } } }",
+            {"input": {"id": proposals["cato"][0], "decision": "ACCEPT"}},
+            rex,
+        )
+        assert not accepted["reviewRevision"]["userErrors"], accepted
+        await sign_in(client, rhea)
+        queue = await client.get("/ui/review")
+        assert queue.status_code == 200
+        items = [i for i in queue.text.split('<li class="queue-item">')[1:] if proposals["rhea"][1] in i]
+        assert len(items) == 1, "the reviewer's own revision is in the queue once"
+        own = items[0]
+        assert ">Withdraw</button>" in own and ">Accept</button>" not in own and ">Reject</button>" not in own
+        assert "The claim has changed since this revision was proposed" in own
+        assert '<label for="queue-target">Target</label>' in queue.text
+        narrowed = await client.get("/ui/review", params={"target": "MIF"})
+        assert narrowed.status_code == 200 and proposals["rhea"][1] not in narrowed.text
+        same = await client.get("/ui/review", params={"target": "il6r"})  # an alias
+        assert proposals["rhea"][1] in same.text
