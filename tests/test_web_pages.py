@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from graphql_client import ClaimSpec, create_claims, create_user_with_token, global_id
 from pydantic import SecretStr
+from web_browser_helpers import graphql_with
 from web_contract import contract_schema, served_schema
 
 from api.app import create_app
@@ -362,17 +363,6 @@ async def test_the_page_measurement_reaches_every_page(
     assert pages["review queue"].signed_in and not pages["target"].signed_in
 
 
-async def _graphql(client: httpx.AsyncClient, query: str, variables: dict, token: str) -> dict:
-    answer = await client.post(
-        "/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    body = answer.json()
-    assert answer.status_code == 200 and not body.get("errors"), body
-    return body["data"]
-
-
 PROPOSE = """
 mutation($input: UpdateClaimInput!) {
   updateClaim(input: $input) { revision { id } userErrors { message } }
@@ -389,7 +379,7 @@ async def test_the_review_queue_shows_own_and_stale_revisions_and_filters_by_tar
     _, cato = await create_user_with_token(seeded_db, "cato", Role.CURATOR)
     _, rex = await create_user_with_token(seeded_db, "rex", Role.REVIEWER)
     async with browser_like(settings, seeded_db) as client:
-        found = await _graphql(
+        found = await graphql_with(
             client,
             '{ claims(filter: {target: "IL-6R"}, first: 1) { nodes { id version statement } } }',
             {},
@@ -399,7 +389,7 @@ async def test_the_review_queue_shows_own_and_stale_revisions_and_filters_by_tar
         proposals = {}
         for who, token in (("rhea", rhea), ("cato", cato)):
             text = f"{claim['statement'].rstrip('.')} (as {who} words it)."
-            data = await _graphql(
+            data = await graphql_with(
                 client,
                 PROPOSE,
                 {"input": {"id": claim["id"], "expectedVersion": claim["version"], "statement": text}},
@@ -407,7 +397,7 @@ async def test_the_review_queue_shows_own_and_stale_revisions_and_filters_by_tar
             )
             assert not data["updateClaim"]["userErrors"], data
             proposals[who] = (data["updateClaim"]["revision"]["id"], text)
-        accepted = await _graphql(
+        accepted = await graphql_with(
             client,
             "mutation($input: ReviewRevisionInput!) "
             "{ reviewRevision(input: $input) { userErrors { message } } }",

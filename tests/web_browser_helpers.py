@@ -150,11 +150,18 @@ async def readme_shot(page: Any, name: str) -> Path:
 async def graphql(base_url: str, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
     """A GraphQL request to the server, as an API client would send it; fails on errors."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        return await graphql_with(client, query, variables, token)
+
+
+async def graphql_with(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str
+) -> dict[str, Any]:
+    """The same request through a client the caller holds (a socket or in-process ASGI)."""
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     body = response.json()
     assert response.status_code == 200 and not body.get("errors"), body
     return body["data"]
