@@ -6,9 +6,11 @@ with the typeahead, meets the API's userError for an unknown outcome next to the
 fixes it and submits; a reviewer finds it in the queue, has no Accept button on their own item,
 meets the API's message on a stale item, and accepts the curator's; an anonymous visitor finds
 the claim on the target page, in the summary cell (opened in place with htmx, and as a plain
-link), and on its own page with the quote shown as text. Every page is scanned with axe-core (no
-serious or critical violation), every page must load without a console error (so nothing
-breaks the Content-Security-Policy), and each step leaves a screenshot in test-output/web/.
+link), and on its own page with the quote shown as text; the curator's edit of the accepted
+claim then waits as a revision with its diff while readers keep the accepted text. Every page
+is scanned with axe-core (no serious or critical violation), every page must load without a
+console error (so nothing breaks the Content-Security-Policy), and each step leaves a
+screenshot in test-output/web/.
 """
 
 from __future__ import annotations
@@ -265,7 +267,22 @@ async def test_curate_review_and_read_in_the_browser(
     await visitor.visit("/ui/claims?target=IL-6R&direction=INCREASES", "claims-filtered")
 
     # --- the remaining pages, scanned too -----------------------------------------------------------
+    # --- the curator edits the accepted claim: a pending revision; readers keep the old text ------
     await curator.visit(f"{claim_path}/edit", "edit-form")
+    corrected = STATEMENT.replace("more MS activity", "more MS relapses")
+    await curator.page.get_by_label("Statement").fill(corrected)
+    await curator.page.get_by_label("Comment (why; kept in the history)").fill(
+        "the account speaks of relapses"
+    )
+    await curator.page.get_by_role("button", name="Propose change").click()
+    await curator.page.wait_for_url(f"**{claim_path}")
+    pending = curator.page.locator("article.revision.pending")
+    await pending.wait_for()
+    assert corrected in await pending.locator("td.after").first.inner_text()
+    assert STATEMENT in await pending.locator("td.before").first.inner_text()
+    await curator.check("edit-of-accepted-claim-pending")
+    await visitor.visit(claim_path, "public-page-keeps-accepted-text")
+    assert await visitor.page.locator("h1").inner_text() == STATEMENT
     await curator.visit("/ui/claims", "claims-signed-in")
     source_link = visitor.page.locator("a[href*='/ui/sources/']").first
     await visitor.visit(claim_path, "claim-page-again")
@@ -316,7 +333,10 @@ async def test_an_edit_of_an_accepted_claim_waits_as_a_revision(
 
     curator = await Person.open(browser, base, shots)
     await curator.sign_in(curator_token, "cai")
-    await curator.visit(f"/ui/claims/{claim['id']}/edit", "edit-accepted-claim")
+    await curator.visit(f"/ui/claims/{claim['id']}", "accepted-claim-for-a-curator")
+    await curator.page.get_by_role("link", name="Edit").click()  # any curator may propose a change
+    await curator.page.wait_for_url(f"**/ui/claims/{claim['id']}/edit")
+    await curator.check("edit-accepted-claim")
     await curator.page.get_by_label("Statement").fill(new_text)
     await curator.page.get_by_label("Comment (why; kept in the history)").fill("clearer wording")
     await curator.page.get_by_role("button", name="Propose change").click()
@@ -327,6 +347,7 @@ async def test_an_edit_of_an_accepted_claim_waits_as_a_revision(
     assert new_text in await pending.locator("td.after").first.inner_text()
     assert claim["statement"] in await pending.locator("td.before").first.inner_text()
     await curator.check("pending-revision-with-diff")
+    await readme_shot(curator.page, f"workbench-claim-{backend}")
 
     visitor = await Person.open(browser, base, shots)
     await visitor.visit(f"/ui/claims/{claim['id']}", "public-page-keeps-old-text")
@@ -364,6 +385,5 @@ async def test_an_edit_of_an_accepted_claim_waits_as_a_revision(
     await reviewer.expect_text("Resolved by ren")
     assert await reviewer.page.locator(".badge.flagged").count() == 0
     await reviewer.check("flag-resolved-with-the-keyboard")
-    await readme_shot(reviewer.page, f"workbench-claim-{backend}")
     for person in (curator, visitor, reviewer):
         await person.close()
