@@ -418,3 +418,29 @@ async def test_the_review_queue_shows_own_and_stale_revisions_and_filters_by_tar
         assert narrowed.status_code == 200 and proposals["rhea"][1] not in narrowed.text
         same = await client.get("/ui/review", params={"target": "il6r"})  # an alias
         assert proposals["rhea"][1] in same.text
+
+
+async def test_claim_lists_carry_the_marks_of_their_claims(settings: Settings, seeded_db: Database) -> None:
+    """Lines come from one operation and their marks (open flags, source standing) from a second
+    (pages_read._claim_list): each mark lands on its own claim's line."""
+    _, fay = await create_user_with_token(seeded_db, "fay", Role.CURATOR)
+    async with browser_like(settings, seeded_db) as client:
+        found = await graphql_with(
+            client, '{ claims(filter: {target: "IL-6R"}, first: 2) { nodes { id statement } } }', {}, fay
+        )
+        flagged, plain = found["claims"]["nodes"]
+        raised = await graphql_with(
+            client,
+            "mutation($input: FlagClaimInput!) { flagClaim(input: $input) { userErrors { message } } }",
+            {"input": {"claim": flagged["id"], "comment": "The quote does not say this."}},
+            fay,
+        )
+        assert not raised["flagClaim"]["userErrors"], raised
+        for path in ("/ui/targets/IL-6R", "/ui/claims?target=IL-6R"):
+            page = await client.get(path)
+            cards = {
+                card.split('id="claim-', 1)[1].split("-title", 1)[0]: card
+                for card in page.text.split('<article class="claim-card"')[1:]
+            }
+            assert "1 open flag" in cards[flagged["id"]], path
+            assert "open flag" not in cards[plain["id"]], path
