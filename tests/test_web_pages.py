@@ -444,3 +444,15 @@ async def test_claim_lists_carry_the_marks_of_their_claims(settings: Settings, s
             }
             assert "1 open flag" in cards[flagged["id"]], path
             assert "open flag" not in cards[plain["id"]], path
+
+
+def test_history_words_and_unnamed_references() -> None:
+    """A reference the API names with null (a revision) reads as its type and number, not
+    "None"; audit actions read as words, unknown ones by their last part."""
+    from api.web.render import change_value, event_words
+
+    assert change_value({"id": global_id("Revision", 7), "name": None}) == "revision 7"
+    assert change_value({"id": "not-a-global-id", "name": None}) == "—"
+    assert change_value({"id": global_id("Outcome", 3), "name": "disease activity"}) == "disease activity"
+    assert event_words("claim.revision.accept") == "Revision accepted"
+    assert event_words("claim.some_new_step") == "Some new step"
