@@ -99,6 +99,32 @@ async def test_a_removed_neighbour_shows(api: Api, db: Database, world: World) -
     assert (await _history(api, world, claim["id"]))["auditVerified"] is True
 
 
+async def test_an_event_appended_between_reads_is_no_break(
+    api: Api, db: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL each statement sees what committed before it: a successor committed after
+    the neighbours were read, but before the head was, must not read as removed."""
+    from api.store.queries import audit_chain
+
+    claim = await create_claim(api, world, "alice")
+    await create_claim(api, world, "alice", statement="Its event follows.", direction="INCREASES")
+    (event_id,) = await _event_ids(db, claim["id"])
+    real_links, calls = audit_chain._links, []
+
+    async def late_successor(session: Any, ids: set[int]) -> dict[int, Any]:
+        calls.append(set(ids))
+        found = await real_links(session, ids)
+        if len(calls) == 1:  # the first read misses the successor, as if it committed later
+            found.pop(event_id + 1, None)
+        return found
+
+    monkeypatch.setattr(audit_chain, "_links", late_successor)
+    async with db.read() as session:
+        verdict = await audit_chain.events_verified(session, [event_id])
+    assert verdict == {event_id: None}, verdict
+    assert calls[1] == {event_id + 1}, "the seemingly missing successor is asked for again"
+
+
 # --- the rule itself (no database) ---------------------------------------------------------------
 
 

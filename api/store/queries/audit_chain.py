@@ -4,6 +4,7 @@ given events still verify where they stand (for a claim's history)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +27,8 @@ async def audit_chain_length(session: AsyncSession) -> int:
 async def events_verified(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, ChainBreak | None]:
     """For each event id, None when the event verifies in place (schema.audit.verify_in_place),
     else where and why it does not. An id with no event is missing from the answer. Three
-    statements whatever the number of ids: the events, their neighbours' hashes, the head."""
+    statements whatever the number of ids (the events, their neighbours' hashes, the head), and
+    a fourth when a neighbour seems missing."""
     wanted = set(event_ids)
     if not wanted:
         return {}
@@ -56,22 +58,25 @@ async def entities_verified(
     return found
 
 
+async def _links(session: AsyncSession, ids: set[int]) -> dict[int, Any]:
+    """(id, hash, previous_hash) of the events with these ids, by id."""
+    statement = sa.select(AuditEvent.id, AuditEvent.hash, AuditEvent.previous_hash).where(
+        AuditEvent.id.in_(ids)
+    )
+    return {n.id: n for n in (await session.execute(statement)).all()}
+
+
 async def _check(session: AsyncSession, rows: Sequence[AuditEvent]) -> dict[int, ChainBreak | None]:
     if not rows:
         return {}
-    around = {i for row in rows for i in (row.id - 1, row.id + 1)}
-    neighbours = {
-        n.id: n
-        for n in (
-            await session.execute(
-                sa.select(AuditEvent.id, AuditEvent.hash, AuditEvent.previous_hash).where(
-                    AuditEvent.id.in_(around)
-                )
-            )
-        ).all()
-    }
+    neighbours = await _links(session, {i for row in rows for i in (row.id - 1, row.id + 1)})
+    # The head is read after the neighbours. On PostgreSQL each statement sees what committed
+    # before it, so an event appended in between is behind the head but was not among the
+    # neighbours: ask once more for successors that seem missing (a removed one stays missing).
     head = (await session.execute(_HEAD)).one()
     head_id, head_hash = head.last_event_id or 0, head.last_hash
+    if late := {row.id + 1 for row in rows if row.id < head_id and row.id + 1 not in neighbours}:
+        neighbours.update(await _links(session, late))
     result: dict[int, ChainBreak | None] = {}
     for row in rows:
         before, after = neighbours.get(row.id - 1), neighbours.get(row.id + 1)
