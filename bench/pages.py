@@ -9,10 +9,11 @@ finds one of each page by following the pages' own links (a target, a summary ce
 a claim, its source, ...), signs a reviewer in for the pages that need one (review queue, new
 claim, edit, typeahead), and requests each page N times one after another after a short
 warm-up, checking every answer is 200. It reports p50 and p95 per page in milliseconds, as seen
-by the client on the same machine.
+by the client on the same machine, and the server process's CPU time per request (/proc).
 
-The machine is shared: a busy neighbour moves single requests, so read p50 against the budget
-and p95 as the spread. Timings are never asserted in the tests (tests/test_web_pages.py runs
+The machine is shared: a busy neighbour moves single requests, so read p50 against the budget,
+p95 as the spread, and the CPU time as what the page itself costs. The exit status is 2 when a
+page's p50 is over the budget. Timings are never asserted in the tests (tests/test_web_pages.py runs
 this with two requests per page and checks only that every page answers).
 """
 
