@@ -89,3 +89,42 @@ def _default(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(value)
     raise TypeError(f"cannot encode {type(value).__name__} in an audit event")
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """What the chain holds around one event: the hash stored on the event before it, the
+    previous_hash stored on the event after it (None where there is no such event), and the
+    chain head."""
+
+    hash_before: str | None
+    previous_of_next: str | None
+    head_id: int
+    head_hash: str
+
+
+def verify_in_place(
+    content: EventContent, previous_hash: str, stored_hash: str, around: Neighbours
+) -> ChainBreak | None:
+    """Check one event where it stands, without walking the chain: its content still hashes to
+    its hash, it names the hash of the event before it (genesis for the first), and the event
+    after it (or the head, for the newest) names its hash. So editing any field of the event,
+    or removing or editing a neighbour it is linked to, shows; what happened elsewhere in the
+    chain is for verify_chain."""
+    if event_hash(content, previous_hash) != stored_hash:
+        return ChainBreak(content.id, "its content does not match its hash (a field was edited)")
+    expected = GENESIS_HASH if content.id == 1 else around.hash_before
+    if expected is None:
+        return ChainBreak(content.id, "the event before it was removed")
+    if previous_hash != expected:
+        return ChainBreak(content.id, "its previous_hash does not match the event before it")
+    if content.id == around.head_id:
+        if around.head_hash != stored_hash:
+            return ChainBreak(content.id, "the chain head does not match this event")
+    elif content.id > around.head_id:
+        return ChainBreak(content.id, "the chain head is behind this event")
+    elif around.previous_of_next is None:
+        return ChainBreak(content.id + 1, "the event after it was removed")
+    elif around.previous_of_next != stored_hash:
+        return ChainBreak(content.id + 1, "the event after it does not chain to it")
+    return None

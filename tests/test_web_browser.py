@@ -6,9 +6,11 @@ with the typeahead, meets the API's userError for an unknown outcome next to the
 fixes it and submits; a reviewer finds it in the queue, has no Accept button on their own item,
 meets the API's message on a stale item, and accepts the curator's; an anonymous visitor finds
 the claim on the target page, in the summary cell (opened in place with htmx, and as a plain
-link), and on its own page with the quote shown as text. Every page is scanned with axe-core (no
-serious or critical violation), every page must load without a console error (so nothing
-breaks the Content-Security-Policy), and each step leaves a screenshot in test-output/web/.
+link), and on its own page with the quote shown as text; the curator's edit of the accepted
+claim then waits as a revision with its diff while readers keep the accepted text. Every page
+is scanned with axe-core (no serious or critical violation), every page must load without a
+console error (so nothing breaks the Content-Security-Policy), and each step leaves a
+screenshot in test-output/web/.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from web_browser_helpers import (
     Shots,
     axe_scan,
     graphql,
+    readme_shot,
     require_browser,
     submitted_claim,
 )
@@ -121,6 +124,16 @@ class Person:
             "([id, value]) => document.getElementById(id).value !== value",
             arg=[await field.get_attribute("id"), typed],
         )
+
+    async def tab_to(self, selector: str, limit: int = 300) -> None:
+        """Press Tab until the element is focused, as someone without a mouse reaches it (fails
+        when the keyboard never gets there)."""
+        target = self.page.locator(selector).first
+        for _ in range(limit):
+            await self.page.keyboard.press("Tab")
+            if await target.evaluate("element => element === document.activeElement"):
+                return
+        raise AssertionError(f"{selector} cannot be reached with the Tab key")
 
     async def close(self) -> None:
         await self.context.close()
@@ -230,6 +243,7 @@ async def test_curate_review_and_read_in_the_browser(
     await visitor.page.get_by_role("link", name="IL-6R", exact=True).first.click()
     await visitor.page.wait_for_url("**/ui/targets/IL-6R")
     await visitor.check("target-page")
+    await readme_shot(visitor.page, f"workbench-target-{backend}")
     claims = visitor.page.locator("#claims")
     assert await claims.get_by_role("link", name=STATEMENT).count() == 1
     cell = visitor.page.get_by_role(
@@ -253,7 +267,22 @@ async def test_curate_review_and_read_in_the_browser(
     await visitor.visit("/ui/claims?target=IL-6R&direction=INCREASES", "claims-filtered")
 
     # --- the remaining pages, scanned too -----------------------------------------------------------
+    # --- the curator edits the accepted claim: a pending revision; readers keep the old text ------
     await curator.visit(f"{claim_path}/edit", "edit-form")
+    corrected = STATEMENT.replace("more MS activity", "more MS relapses")
+    await curator.page.get_by_label("Statement").fill(corrected)
+    await curator.page.get_by_label("Comment (why; kept in the history)").fill(
+        "the account speaks of relapses"
+    )
+    await curator.page.get_by_role("button", name="Propose change").click()
+    await curator.page.wait_for_url(f"**{claim_path}")
+    pending = curator.page.locator("article.revision.pending")
+    await pending.wait_for()
+    assert corrected in await pending.locator("td.after").first.inner_text()
+    assert STATEMENT in await pending.locator("td.before").first.inner_text()
+    await curator.check("edit-of-accepted-claim-pending")
+    await visitor.visit(claim_path, "public-page-keeps-accepted-text")
+    assert await visitor.page.locator("h1").inner_text() == STATEMENT
     await curator.visit("/ui/claims", "claims-signed-in")
     source_link = visitor.page.locator("a[href*='/ui/sources/']").first
     await visitor.visit(claim_path, "claim-page-again")
@@ -304,7 +333,10 @@ async def test_an_edit_of_an_accepted_claim_waits_as_a_revision(
 
     curator = await Person.open(browser, base, shots)
     await curator.sign_in(curator_token, "cai")
-    await curator.visit(f"/ui/claims/{claim['id']}/edit", "edit-accepted-claim")
+    await curator.visit(f"/ui/claims/{claim['id']}", "accepted-claim-for-a-curator")
+    await curator.page.get_by_role("link", name="Edit").click()  # any curator may propose a change
+    await curator.page.wait_for_url(f"**/ui/claims/{claim['id']}/edit")
+    await curator.check("edit-accepted-claim")
     await curator.page.get_by_label("Statement").fill(new_text)
     await curator.page.get_by_label("Comment (why; kept in the history)").fill("clearer wording")
     await curator.page.get_by_role("button", name="Propose change").click()
@@ -315,6 +347,7 @@ async def test_an_edit_of_an_accepted_claim_waits_as_a_revision(
     assert new_text in await pending.locator("td.after").first.inner_text()
     assert claim["statement"] in await pending.locator("td.before").first.inner_text()
     await curator.check("pending-revision-with-diff")
+    await readme_shot(curator.page, f"workbench-claim-{backend}")
 
     visitor = await Person.open(browser, base, shots)
     await visitor.visit(f"/ui/claims/{claim['id']}", "public-page-keeps-old-text")
@@ -328,5 +361,29 @@ async def test_an_edit_of_an_accepted_claim_waits_as_a_revision(
     await reviewer.expect_text("Revision accepted.")
     await visitor.visit(f"/ui/claims/{claim['id']}", "public-page-shows-new-text")
     assert await visitor.page.locator("h1").inner_text() == new_text
+    # The history reads as changes, and says the audit chain verifies (the API's verdict).
+    history = visitor.page.locator("section[aria-labelledby=history-heading]")
+    assert "Revision accepted" in await history.inner_text()
+    assert await history.locator("#audit-check .badge").inner_text() == "audit chain verifies"
+
+    # Keyboard only: the curator flags the claim, the reviewer resolves the flag.
+    await curator.visit(f"/ui/claims/{claim['id']}", "claim-before-flag")
+    await curator.tab_to("#flag-comment")
+    await curator.page.keyboard.type("The corrected wording drops the source's hedge.")
+    await curator.page.keyboard.press("Tab")
+    assert await curator.page.evaluate("document.activeElement.textContent") == "Flag claim"
+    await curator.page.keyboard.press("Enter")
+    await curator.expect_text("Flag raised; a reviewer will look at it.")
+    await curator.expect_text("1 open flag")
+    await curator.check("flag-raised-with-the-keyboard")
+    await reviewer.visit(f"/ui/claims/{claim['id']}", "flagged-claim-for-the-reviewer")
+    await reviewer.tab_to("textarea[id^=resolve-]")
+    await reviewer.page.keyboard.type("Checked against the paper: the hedge is kept.")
+    await reviewer.page.keyboard.press("Tab")
+    await reviewer.page.keyboard.press("Enter")
+    await reviewer.expect_text("Flag resolved.")
+    await reviewer.expect_text("Resolved by ren")
+    assert await reviewer.page.locator(".badge.flagged").count() == 0
+    await reviewer.check("flag-resolved-with-the-keyboard")
     for person in (curator, visitor, reviewer):
         await person.close()

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from graphql_client import ClaimSpec, create_claims, create_user_with_token, global_id
 from pydantic import SecretStr
+from web_browser_helpers import graphql_with
 from web_contract import contract_schema, served_schema
 
 from api.app import create_app
@@ -25,11 +27,10 @@ from api.web.documents import DocumentError, load_documents
 from api.web.features import FEATURES, detect
 from api.web.secret import SecretError, signing_key
 from api.web.session import COOKIE
-from schema.enums import Role
+from schema.enums import EffectDirection, Role
+from schema.tables import AuditEvent
 
 SECRET = "page-tests-signing-key-0123456789abcdefgh"
-BUDGET_MS = 100
-ATTEMPTS = 25
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -216,6 +217,44 @@ async def test_text_from_the_database_is_escaped(settings: Settings, seeded_db: 
         assert "MIF &lt;img src=x onerror=&#34;alert(1)&#34;&gt; rises" in listing.text
 
 
+async def test_the_claim_history_says_whether_the_audit_chain_verifies(
+    settings: Settings, seeded_db: Database
+) -> None:
+    """The history's verdict is the API's (Claim.auditVerified, AuditEvent.verified): an event
+    edited behind the API's back shows as broken, on that claim's page only."""
+    source = global_id("Source", 1)
+    first, second = await create_claims(
+        seeded_db,
+        [
+            ClaimSpec(
+                statement="MIF rises in CSF.",
+                source=source,
+                target="MIF",
+                outcome="CSF MIF level",
+                direction=EffectDirection.INCREASES,
+            ),
+            ClaimSpec(statement="MIF falls in CSF.", source=source, target="MIF", outcome="CSF MIF level"),
+        ],
+    )
+    async with seeded_db.read() as session:
+        event_id = await session.scalar(
+            sa.select(AuditEvent.id).where(AuditEvent.entity_type == "Claim", AuditEvent.entity_id == first)
+        )
+    async with browser_like(settings, seeded_db) as client:
+        clean = await client.get(f"/ui/claims/{global_id('Claim', first)}")
+        assert "audit chain verifies" in clean.text and "does not verify" not in clean.text
+        assert "Created" in clean.text and "claim.create" in clean.text  # readable, and exact
+        async with seeded_db.engine.begin() as conn:
+            await conn.execute(
+                sa.update(AuditEvent.__table__).where(AuditEvent.id == event_id).values(comment="forged")
+            )
+        broken = await client.get(f"/ui/claims/{global_id('Claim', first)}")
+        assert broken.status_code == 200
+        assert "audit chain broken" in broken.text and broken.text.count("does not verify") == 1
+        other = await client.get(f"/ui/claims/{global_id('Claim', second)}")
+        assert "audit chain verifies" in other.text
+
+
 async def test_sign_in_session_cookie_csrf_and_revocation(settings: Settings, seeded_db: Database) -> None:
     _, token = await create_user_with_token(seeded_db, "cora", Role.CURATOR)
     async with browser_like(settings, seeded_db) as client:
@@ -297,54 +336,123 @@ async def test_curation_errors_appear_next_to_their_fields(settings: Settings, s
         assert "Claim submitted for review." in page.text and "submitted" in page.text
 
 
-async def test_pages_answer_within_100_ms_over_http(
+async def test_the_page_measurement_reaches_every_page(
     settings: Settings, seeded_db: Database, tmp_path: Path
 ) -> None:
-    """Each page, over HTTP from the real server on the seeded database: the fastest of several
-    answers (at least 5, up to ATTEMPTS) must take under 100 ms. The fastest, because a busy
-    neighbour on a shared machine slows single requests; a page slow by itself is slow every time."""
-    import time
+    """bench/pages.py (`python -m bench.pages`) finds every page through the pages' links and
+    times it over HTTP against the real server; here with two requests a page, checking that
+    every page answered and was timed (speed is measured by the bench, never asserted here)."""
+    from bench.pages import measure
 
-    from reliability_helpers import ServerProcess
+    timings = await measure(settings, 2, tmp_path)
+    pages = {t.page: t for t in timings}
+    for page in (
+        "target",
+        "summary cell",
+        "conflict",
+        "claim",
+        "source",
+        "search",
+        "review queue",
+        "edit form",
+    ):
+        assert page in pages, f"the measurement left out the {page} page"
+    for timing in timings:
+        assert len(timing.times_ms) == 2 and all(ms > 0 for ms in timing.times_ms), timing
+        assert timing.row()["p95_ms"] >= timing.row()["p50_ms"] > 0, timing.row()
+    assert pages["review queue"].signed_in and not pages["target"].signed_in
 
-    server = ServerProcess(settings, tmp_path, extra_env={"CLAIMSDB_UI_SECRET": SECRET})
-    await server.start()
-    try:
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
-            target = (await client.get("/ui/targets/IL-6R")).text
-            claim = re.search(r'href="(/ui/claims/[A-Za-z0-9_-]+)"', target)
-            cell = re.search(r'href="(/ui/targets/IL-6R/cell\?[^"]+)"', target)
-            conflict = re.search(r'href="(/ui/conflicts/[^"]+)"', target)
-            assert claim and cell and conflict
-            claim_page = (await client.get(claim.group(1))).text
-            source = re.search(r'href="(/ui/sources/[^"]+)"', claim_page)
-            assert source
-            pages = [
-                "/ui/",
-                "/ui/targets/IL-6R",
-                "/ui/targets/MIF",
-                "/ui/targets/IL-6R/conflicts",  # loaded into the target page after it (htmx)
-                cell.group(1).replace("&amp;", "&"),
-                conflict.group(1),
-                claim.group(1),
-                claim.group(1) + "/conflicts",  # loaded into the claim page after it (htmx)
-                source.group(1),
-                "/ui/claims?condition=MS",
-                "/ui/search?q=il6",
-                "/ui/login",
-            ]
-            timings: dict[str, list[float]] = {}
-            for path in pages:
-                for _ in range(ATTEMPTS):
-                    started = time.perf_counter()
-                    answer = await client.get(path)
-                    timings.setdefault(path, []).append((time.perf_counter() - started) * 1000)
-                    assert answer.status_code == 200, path
-                    if len(timings[path]) >= 5 and min(timings[path]) < BUDGET_MS:
-                        break
-        report = {path: (min(t), sorted(t)[len(t) // 2]) for path, t in timings.items()}
-        print("\n".join(f"{p}: fastest {a:.0f} ms, median {b:.0f} ms" for p, (a, b) in report.items()))
-        slow = {path: f"{fastest:.0f} ms" for path, (fastest, _) in report.items() if fastest >= BUDGET_MS}
-        assert not slow, f"pages slower than 100 ms at their fastest: {slow}"
-    finally:
-        await server.stop()
+
+PROPOSE = """
+mutation($input: UpdateClaimInput!) {
+  updateClaim(input: $input) { revision { id } userErrors { message } }
+}
+"""
+
+
+async def test_the_review_queue_shows_own_and_stale_revisions_and_filters_by_target(
+    settings: Settings, seeded_db: Database
+) -> None:
+    """A reviewer's own revision offers Withdraw, not Accept or Reject (the API lets no author
+    decide their revision); a revision whose claim moved on says so; ?target= narrows the queue."""
+    _, rhea = await create_user_with_token(seeded_db, "rhea", Role.REVIEWER)
+    _, cato = await create_user_with_token(seeded_db, "cato", Role.CURATOR)
+    _, rex = await create_user_with_token(seeded_db, "rex", Role.REVIEWER)
+    async with browser_like(settings, seeded_db) as client:
+        found = await graphql_with(
+            client,
+            '{ claims(filter: {target: "IL-6R"}, first: 1) { nodes { id version statement } } }',
+            {},
+            rhea,
+        )
+        claim = found["claims"]["nodes"][0]
+        proposals = {}
+        for who, token in (("rhea", rhea), ("cato", cato)):
+            text = f"{claim['statement'].rstrip('.')} (as {who} words it)."
+            data = await graphql_with(
+                client,
+                PROPOSE,
+                {"input": {"id": claim["id"], "expectedVersion": claim["version"], "statement": text}},
+                token,
+            )
+            assert not data["updateClaim"]["userErrors"], data
+            proposals[who] = (data["updateClaim"]["revision"]["id"], text)
+        accepted = await graphql_with(
+            client,
+            "mutation($input: ReviewRevisionInput!) "
+            "{ reviewRevision(input: $input) { userErrors { message } } }",
+            {"input": {"id": proposals["cato"][0], "decision": "ACCEPT"}},
+            rex,
+        )
+        assert not accepted["reviewRevision"]["userErrors"], accepted
+        await sign_in(client, rhea)
+        queue = await client.get("/ui/review")
+        assert queue.status_code == 200
+        items = [i for i in queue.text.split('<li class="queue-item">')[1:] if proposals["rhea"][1] in i]
+        assert len(items) == 1, "the reviewer's own revision is in the queue once"
+        own = items[0]
+        assert ">Withdraw</button>" in own and ">Accept</button>" not in own and ">Reject</button>" not in own
+        assert "The claim has changed since this revision was proposed" in own
+        assert '<label for="queue-target">Target</label>' in queue.text
+        narrowed = await client.get("/ui/review", params={"target": "MIF"})
+        assert narrowed.status_code == 200 and proposals["rhea"][1] not in narrowed.text
+        same = await client.get("/ui/review", params={"target": "il6r"})  # an alias
+        assert proposals["rhea"][1] in same.text
+
+
+async def test_claim_lists_carry_the_marks_of_their_claims(settings: Settings, seeded_db: Database) -> None:
+    """Lines come from one operation and their marks (open flags, source standing) from a second
+    (pages_read._claim_list): each mark lands on its own claim's line."""
+    _, fay = await create_user_with_token(seeded_db, "fay", Role.CURATOR)
+    async with browser_like(settings, seeded_db) as client:
+        found = await graphql_with(
+            client, '{ claims(filter: {target: "IL-6R"}, first: 2) { nodes { id statement } } }', {}, fay
+        )
+        flagged, plain = found["claims"]["nodes"]
+        raised = await graphql_with(
+            client,
+            "mutation($input: FlagClaimInput!) { flagClaim(input: $input) { userErrors { message } } }",
+            {"input": {"claim": flagged["id"], "comment": "The quote does not say this."}},
+            fay,
+        )
+        assert not raised["flagClaim"]["userErrors"], raised
+        for path in ("/ui/targets/IL-6R", "/ui/claims?target=IL-6R"):
+            page = await client.get(path)
+            cards = {
+                card.split('id="claim-', 1)[1].split("-title", 1)[0]: card
+                for card in page.text.split('<article class="claim-card"')[1:]
+            }
+            assert "1 open flag" in cards[flagged["id"]], path
+            assert "open flag" not in cards[plain["id"]], path
+
+
+def test_history_words_and_unnamed_references() -> None:
+    """A reference the API names with null (a revision) reads as its type and number, not
+    "None"; audit actions read as words, unknown ones by their last part."""
+    from api.web.render import change_value, event_words
+
+    assert change_value({"id": global_id("Revision", 7), "name": None}) == "revision 7"
+    assert change_value({"id": "not-a-global-id", "name": None}) == "—"
+    assert change_value({"id": global_id("Outcome", 3), "name": "disease activity"}) == "disease activity"
+    assert event_words("claim.revision.accept") == "Revision accepted"
+    assert event_words("claim.some_new_step") == "Some new step"

@@ -129,14 +129,39 @@ class Shots:
         return path
 
 
+# The README's pictures (docs/workbench-*.png) are these, copied from a browser run's output.
+README_SHOTS = OUTPUT_DIR / "readme"
+README_SIZE = {"width": 1200, "height": 1700}
+
+
+async def readme_shot(page: Any, name: str) -> Path:
+    """The top 1200 x 1700 pixels of the page at 1200 pixels wide, as the README shows it."""
+    README_SHOTS.mkdir(parents=True, exist_ok=True)
+    path = README_SHOTS / f"{name}.png"
+    previous = page.viewport_size
+    await page.set_viewport_size(README_SIZE)
+    try:
+        await page.screenshot(path=str(path), clip={"x": 0, "y": 0, **README_SIZE}, full_page=True)
+    finally:
+        await page.set_viewport_size(previous)
+    return path
+
+
 async def graphql(base_url: str, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
     """A GraphQL request to the server, as an API client would send it; fails on errors."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        return await graphql_with(client, query, variables, token)
+
+
+async def graphql_with(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str
+) -> dict[str, Any]:
+    """The same request through a client the caller holds (a socket or in-process ASGI)."""
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     body = response.json()
     assert response.status_code == 200 and not body.get("errors"), body
     return body["data"]

@@ -22,11 +22,13 @@ from strawberry.extensions import SchemaExtension
 from api.graphql.internals import OperationType
 from api.store.db import Database
 from api.store.queries import batch
+from api.store.queries.audit_chain import entities_verified, events_verified
 from api.store.queries.conflicts import Question, pairs_pages
 from api.store.queries.pagination import Page, PageRequest
 from api.store.queries.relations import Names, ToMany, entity
 from api.store.queries.standing import chain_standings
 from schema import tables as t
+from schema.audit import ChainBreak
 from schema.enums import SourceStanding
 
 # A question's first page of pairs: (target id, outcome id, scope, page size, visibility).
@@ -51,6 +53,12 @@ class Loaders:
         self.first_pairs: DataLoader[PairsKey, Page] = DataLoader(load_fn=self._first_pairs)
         # A source's standing as its claims inherit it (the worst along its derivedFrom chain).
         self.source_standing: DataLoader[int, SourceStanding] = DataLoader(load_fn=self._chain_standings)
+        # Whether audit events, or all of a claim's events, still verify where they stand in the
+        # hash chain (None) or where the first break is.
+        self.event_break: DataLoader[int, ChainBreak | None] = DataLoader(load_fn=self._event_breaks)
+        self.claim_audit_break: DataLoader[int, ChainBreak | None] = DataLoader(
+            load_fn=self._claim_audit_breaks
+        )
 
     # --- the loaders ---------------------------------------------------------------------
 
@@ -169,6 +177,16 @@ class Loaders:
         async with self.session() as session:
             found = await chain_standings(session, source_ids)
         return [found[i] for i in source_ids]
+
+    async def _event_breaks(self, event_ids: Sequence[int]) -> list[ChainBreak | None]:
+        async with self.session() as session:
+            found = await events_verified(session, event_ids)
+        return [found.get(i) for i in event_ids]
+
+    async def _claim_audit_breaks(self, claim_ids: Sequence[int]) -> list[ChainBreak | None]:
+        async with self.session() as session:
+            found = await entities_verified(session, "Claim", claim_ids)
+        return [found[i] for i in claim_ids]
 
     async def _first_pairs(self, keys: Sequence[PairsKey]) -> list[Page]:
         by_batch: dict[tuple[Any, int, Any], list[PairsKey]] = {}

@@ -144,7 +144,7 @@ async def verify_log(session: AsyncSession, batch: int = 5000) -> VerifyResult:
         for ev in events:
             if ev.id != last_id + 1:
                 return VerifyResult(count, ChainBreak(last_id + 1, "this event was removed"))
-            chunk.append((_content(ev), ev.previous_hash, ev.hash))
+            chunk.append((stored_content(ev), ev.previous_hash, ev.hash))
             last_id = ev.id
         broken = verify_chain(chunk, anchor)
         if broken:
@@ -160,7 +160,8 @@ async def verify_log(session: AsyncSession, batch: int = 5000) -> VerifyResult:
     return VerifyResult(count, None)
 
 
-def _content(ev: AuditEvent) -> EventContent:
+def stored_content(ev: AuditEvent) -> EventContent:
+    """What an event row holds that its hash covers."""
     return EventContent(
         id=ev.id,
         at=ev.at,

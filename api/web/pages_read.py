@@ -44,8 +44,18 @@ def _filter_choices(visit: Visit) -> dict[str, Any]:
 
 
 async def _claim_list(visit: Visit, form: ClaimFilterForm) -> dict[str, Any]:
+    """A page of claims in two operations: their lines (which the API answers through its
+    compiled read path, four times cheaper than its resolvers), then the marks of those claims
+    (source standing, open flags), which only the resolvers build."""
     result = await visit.api.run("ClaimList", **form.page_variables())
-    return {"claims": result.data.get("claims"), "list_errors": result.messages, "filters": form.values}
+    claims = result.data.get("claims")
+    if claims and claims["nodes"]:
+        marked = await visit.api.run("ClaimMarks", ids=[c["id"] for c in claims["nodes"]])
+        marks = {m["id"]: m for m in marked.data.get("nodes") or [] if m}
+        # A claim gone between the two reads (withdrawn, retracted) keeps unmarked lines.
+        unmarked = {"sourceStanding": None, "openFlagCount": 0}
+        claims["nodes"] = [{**unmarked, **c, **marks.get(c["id"], {})} for c in claims["nodes"]]
+    return {"claims": claims, "list_errors": result.messages, "filters": form.values}
 
 
 async def home(visit: Visit) -> Response:

@@ -272,8 +272,10 @@ async def review_queue(visit: Visit) -> Response:
     if visit.viewer is None:
         return visit.sign_in_first()
     after = visit.request.query_params.get("after") or None
+    target = (visit.request.query_params.get("target") or "").strip()
     if "review_queue" in visit.features:
-        result = await visit.api.run("ReviewQueue", first=QUEUE_PAGE_SIZE, after=after)
+        queue_filter = {"target": target} if target else None
+        result = await visit.api.run("ReviewQueue", filter=queue_filter, first=QUEUE_PAGE_SIZE, after=after)
         queue = result.data.get("reviewQueue")
     else:
         result = await visit.api.run("ReviewQueueClaims", first=QUEUE_PAGE_SIZE, after=after)
@@ -284,6 +286,7 @@ async def review_queue(visit: Visit) -> Response:
         "review.html",
         title="Review queue",
         queue=queue,
+        target=target,
         errors=result.messages,
         is_reviewer=visit.role_at_least("REVIEWER"),
     )

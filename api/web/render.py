@@ -88,13 +88,35 @@ def organism_name(organism: dict[str, Any] | None) -> str:
     return f"{scientific} ({common})" if common and common != scientific else scientific
 
 
+# Audit actions (api/store/commands) as a timeline says them; others read as their last part.
+_EVENT_WORDS = {
+    "claim.create": "Created",
+    "claim.bulk_import": "Imported",
+    "claim.update": "Edited",
+    "claim.add_evidence": "Evidence added",
+    "claim.submit": "Submitted for review",
+    "claim.review.accept": "Accepted",
+    "claim.review.reject": "Rejected",
+    "claim.retract": "Retracted",
+    "claim.revision.propose": "Revision proposed",
+    "claim.revision.accept": "Revision accepted",
+    "claim.revision.reject": "Revision rejected",
+    "claim.revision.withdraw": "Revision withdrawn",
+    "claim.source_standing": "Source standing changed",
+}
+
+
+def event_words(action: str) -> str:
+    return _EVENT_WORDS.get(action) or words(action.rpartition(".")[2]).capitalize()
+
+
 def change_value(value: Any) -> str:
     """A FieldChange's before/after as text: references by name, enums as words, lists joined."""
     if value is None:
         return "—"
     if isinstance(value, dict):
         if "name" in value:
-            return str(value["name"])
+            return str(value["name"]) if value["name"] is not None else _unnamed(value.get("id"))
         return ", ".join(f"{words(k)}: {change_value(v)}" for k, v in value.items() if v is not None) or "—"
     if isinstance(value, list):
         return "; ".join(change_value(v) for v in value) or "—"
@@ -103,6 +125,14 @@ def change_value(value: Any) -> str:
     if isinstance(value, str) and value.isupper() and " " not in value:
         return words(value)
     return str(value)
+
+
+def _unnamed(global_id: Any) -> str:
+    """A reference the API gives no name for (a revision, a flag): its type and number."""
+    from api.graphql.ids import from_global_id
+
+    parsed = from_global_id(str(global_id or ""))
+    return f"{words(parsed[0])} {parsed[1]}" if parsed else "—"
 
 
 def query_string(values: dict[str, Any], **changes: Any) -> str:
@@ -134,6 +164,7 @@ def environment() -> Environment:
         subject_name=subject_name,
         organism_name=organism_name,
         change_value=change_value,
+        event_words=event_words,
         web_url=web_url,
         path=lambda value: quote(str(value), safe=""),
     )

@@ -26,6 +26,10 @@ async def _changes(root: AuditEvent, info: GraphQLInfo) -> list[FieldChange]:
     return await readable_changes(info, BY_NAME.get(row.entity_type), row.before, row.after)
 
 
+async def _verified(root: AuditEvent, info: GraphQLInfo) -> bool:
+    return await info.context.loaders.event_break.load(root._row.id) is None
+
+
 @strawberry.type(description="One recorded change: who did what to which object, before and after.")
 class AuditEvent(RowObject, Node):
     __entity__ = "audit_event"
@@ -53,6 +57,14 @@ class AuditEvent(RowObject, Node):
         description=(
             "The id of the request that made the change (the X-Request-Id it came with, or one made up)."
         )
+    )
+    verified: bool = strawberry.field(
+        resolver=_verified,
+        description=(
+            "Whether the event verifies where it stands in the hash chain: its content still "
+            "matches its hash, it names the hash of the event before it, and the event after it "
+            "(or the chain's head) names its hash. `claimsdb audit verify` walks the whole chain."
+        ),
     )
     _row: strawberry.Private[t.AuditEvent]
 

@@ -160,6 +160,10 @@ async def _history(
     return await resolve_audit(info, spec, first, after, newest_first=False)
 
 
+async def _audit_verified(root: Claim, info: GraphQLInfo) -> bool:
+    return await info.context.loaders.claim_audit_break.load(root._row.id) is None
+
+
 @strawberry.type(description="One finding as a source states it, with its context and evidence.")
 class Claim(RowObject, Node):
     __entity__ = "claim"
@@ -195,6 +199,13 @@ class Claim(RowObject, Node):
     )
     history: Connection[AuditEvent] = strawberry.field(
         resolver=_history, description="Every recorded change to this claim, oldest first."
+    )
+    audit_verified: bool = strawberry.field(
+        resolver=_audit_verified,
+        description=(
+            "Whether every event of the claim's history verifies where it stands in the audit "
+            "log's hash chain (AuditEvent.verified): none edited, none unlinked from its neighbours."
+        ),
     )
     created_by: User | None = related("created_by", description="Who entered the claim.")
     bearings: list[Bearing] = listed(
