@@ -13,6 +13,7 @@ Everything starts from the *participating* claims: visible claims with a target-
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,12 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.store.queries.claims import opposing, resolve_filter_name, visible
+from api.store.queries.maintained import counted_and_retracted, counted_statuses, none_if, own_only
 from api.store.queries.pagination import Ordering, Page, PageArgumentError, PageRequest, SortKey, fetch_page
 from api.store.queries.standing import from_retracted_source
 from schema.conflicts import ConflictKind, opposing_pair_count
 from schema.enums import EffectDirection, Modality, VocabularyKind
 from schema.pair_search import ConditionsRelated, Group, GroupPair, first_group_pairs
-from schema.tables import Claim, ClaimTarget, ConditionLineage, claim_is_live
+from schema.tables import Claim, ClaimCell, ClaimGroup, ClaimTarget, ConditionLineage, claim_is_live
 from schema.visibility import ClaimVisibility
 
 _DIRECTIONS = [d.value for d in EffectDirection]
@@ -106,17 +108,15 @@ async def resolve_scope(session: AsyncSession, spec: ConflictFilterSpec) -> Scop
     return Scope(**found)
 
 
-def participating(
-    vis: ClaimVisibility,
+def _claim_rows(
+    seen: sa.ColumnElement[bool],
     scope: Scope,
     questions: Sequence[tuple[int, int]] | None = None,
     *,
-    materialized: bool = False,
-) -> sa.CTE:
-    """The claims taking part in conflicts, one row per (claim, target), with their context.
-
-    `materialized`: for a statement that aggregates all of them several times over (the questions
-    page: direction counts, and the (direction, organism, condition) groups twice), read once."""
+    weight: int = 1,
+) -> sa.Select:
+    """Live claims with a target-level direction that `seen` admits, narrowed by the scope, one
+    row per (claim, target), with their context and `weight` as `n` (what a row counts)."""
     statement = (
         sa.select(
             ClaimTarget.claim_id.label("claim_id"),
@@ -129,6 +129,7 @@ def participating(
             Claim.sample_type.label("sample_type"),
             Claim.evidence_type.label("evidence_type"),
             Claim.subject_intervention_id.label("intervention_id"),
+            sa.literal(weight).label("n"),
         )
         .join(Claim, Claim.id == ClaimTarget.claim_id)
         .where(
@@ -136,24 +137,10 @@ def participating(
             # Rejected and retracted claims stay visible to some, for the record, but no longer
             # say anything: they take no part in conflicts.
             claim_is_live(),
-            visible(vis),
+            seen,
         )
     )
-    if scope.modalities is not None:
-        statement = statement.where(Claim.modality.in_(scope.modalities) if scope.modalities else sa.false())
-    if not scope.include_retracted:
-        statement = statement.where(sa.not_(from_retracted_source(Claim.source_id)))
-    if scope.target_id is not None:
-        statement = statement.where(ClaimTarget.target_id == scope.target_id)
-    if scope.outcome_id is not None:
-        statement = statement.where(Claim.outcome_id == scope.outcome_id)
-    if scope.organism_id is not None:
-        statement = statement.where(Claim.organism_id == scope.organism_id)
-    if scope.condition_id is not None:
-        within = sa.select(ConditionLineage.descendant_id).where(
-            ConditionLineage.ancestor_id == scope.condition_id
-        )
-        statement = statement.where(Claim.condition_id.in_(within))
+    statement = statement.where(*_in_scope(scope, Claim, ClaimTarget.target_id))
     if questions is not None:
         statement = statement.where(sa.tuple_(ClaimTarget.target_id, Claim.outcome_id).in_(list(questions)))
     if scope.alongside_claim_id is not None:
@@ -161,6 +148,33 @@ def participating(
         targets = sa.select(ClaimTarget.target_id).where(ClaimTarget.claim_id == claim_id)
         outcome = sa.select(Claim.outcome_id).where(Claim.id == claim_id).scalar_subquery()
         statement = statement.where(ClaimTarget.target_id.in_(targets), Claim.outcome_id == outcome)
+    return statement
+
+
+def _in_scope(scope: Scope, table: Any, target: Any) -> list[sa.ColumnElement[bool]]:
+    """The scope's conditions over `table` (claim, or an aggregate: they name the columns alike)
+    and the `target` column."""
+    out: list[sa.ColumnElement[bool]] = []
+    if scope.modalities is not None:
+        out.append(table.modality.in_(scope.modalities) if scope.modalities else sa.false())
+    for column, wanted in (
+        (target, scope.target_id),
+        (table.outcome_id, scope.outcome_id),
+        (table.organism_id, scope.organism_id),
+    ):
+        if wanted is not None:
+            out.append(column == wanted)
+    if scope.condition_id is not None:
+        out.append(table.condition_id.in_(_within(scope.condition_id)))
+    return out
+
+
+def _within(condition_id: int) -> sa.Select:
+    """The condition and its descendants."""
+    return sa.select(ConditionLineage.descendant_id).where(ConditionLineage.ancestor_id == condition_id)
+
+
+def _cte(statement: sa.Select | sa.CompoundSelect, materialized: bool) -> sa.CTE:
     if materialized:
         # Inlined (NOT MATERIALIZED, below), PostgreSQL reads and joins the target's claims once
         # per reference: the questions page of a target with 200,000 claims took 3.1 s instead
@@ -170,6 +184,65 @@ def participating(
     # Referenced more than once, PostgreSQL would materialise it and lose the indexes under the
     # pair joins; inlined, each reference keeps its index lookups.
     return statement.cte("participating").prefix_with("NOT MATERIALIZED", dialect="postgresql")
+
+
+def participating(
+    vis: ClaimVisibility,
+    scope: Scope,
+    questions: Sequence[tuple[int, int]] | None = None,
+    *,
+    materialized: bool = False,
+) -> sa.CTE:
+    """The claims taking part in conflicts, one row per (claim, target), with their context.
+
+    `materialized`: for a statement that aggregates all of them several times over (the questions
+    page: direction counts, and the (direction, organism, condition) groups twice), read once."""
+    seen = visible(vis)
+    if not scope.include_retracted:
+        seen = sa.and_(seen, sa.not_(from_retracted_source(Claim.source_id)))
+    return _cte(_claim_rows(seen, scope, questions), materialized)
+
+
+# --- from the maintained aggregates ---------------------------------------------------------
+#
+# Questions (direction counts, DIRECT) need only (target, outcome, direction, organism,
+# condition): they are read from claim_cell, as the viewer sees it (api.store.queries.maintained),
+# in a few thousand rows for a target with 200,000 claims. Pairs start from the context groups
+# of claim_group.
+
+
+def _question_rows(vis: ClaimVisibility, scope: Scope, materialized: bool) -> sa.CTE:
+    """What the questions statement aggregates: (target, outcome, direction, organism,
+    condition, n) rows whose n add up to the participating claims of each combination."""
+    cell = ClaimCell
+    aggregated = sa.select(
+        cell.target_id,
+        cell.outcome_id,
+        cell.direction,
+        cell.organism_id,
+        none_if(cell.condition_id, 0, "condition_id"),
+        cell.n,
+    ).where(cell.status.in_(counted_statuses(vis, live_only=True)), cell.direction != "")
+    aggregated = aggregated.where(*_in_scope(scope, cell, cell.target_id))
+    parts: list[sa.Select] = [aggregated]
+    for seen, weight in _corrections(vis, scope):
+        rows = _claim_rows(seen, scope, weight=weight).subquery()
+        columns = ("target_id", "outcome_id", "direction", "organism_id", "condition_id", "n")
+        parts.append(sa.select(*[rows.c[c] for c in columns]))
+    return _cte(sa.union_all(*parts) if len(parts) > 1 else aggregated, materialized)
+
+
+def _corrections(vis: ClaimVisibility, scope: Scope) -> list[tuple[sa.ColumnElement[bool], int]]:
+    """The claims added to (weight 1) or taken from (-1) the aggregate rows the viewer sees."""
+    out: list[tuple[sa.ColumnElement[bool], int]] = []
+    own = own_only(vis, live_only=True)
+    if own is not None:
+        if not scope.include_retracted:
+            own = sa.and_(own, sa.not_(from_retracted_source(Claim.source_id)))
+        out.append((own, 1))
+    if not scope.include_retracted:
+        out.append((counted_and_retracted(vis, live_only=True), -1))
+    return out
 
 
 def _conditions_related(x: Any, y: Any) -> sa.ColumnElement[bool]:
@@ -251,15 +324,16 @@ def _groups(p: sa.CTE) -> sa.Subquery:
 def _direct_groups(p: sa.CTE) -> sa.Subquery:
     """The distinct (direction, organism, condition) of each question: all a DIRECT kind needs."""
     columns = [p.c.target_id, p.c.outcome_id, p.c.direction, p.c.organism_id, p.c.condition_id]
-    return sa.select(*columns).group_by(*columns).subquery("direct_groups")
+    # Rows subtracted (retracted sources) may leave a combination with no claims.
+    return sa.select(*columns).group_by(*columns).having(sa.func.sum(p.c.n) > 0).subquery("direct_groups")
 
 
 def _questions_statement(
     vis: ClaimVisibility, scope: Scope, kinds: Sequence[ConflictKind] | None, count_only: bool = False
 ) -> sa.Subquery:
     # Aggregated three times (counts, and the direct groups on either side) unless only counted.
-    p = participating(vis, scope, materialized=not (count_only and kinds is None))
-    counts = {d: sa.func.sum(sa.case((p.c.direction == d, 1), else_=0)) for d in _DIRECTIONS}
+    p = _question_rows(vis, scope, materialized=not (count_only and kinds is None))
+    counts = {d: sa.func.sum(sa.case((p.c.direction == d, p.c.n), else_=0)) for d in _DIRECTIONS}
     up, down, none = counts["INCREASES"], counts["DECREASES"], counts["NO_EFFECT"]
     grouped = (
         sa.select(p.c.target_id, p.c.outcome_id, *[counts[d].label(f"n_{d.lower()}") for d in _DIRECTIONS])
@@ -388,18 +462,22 @@ async def pairs_pages(
 
     # 1. The first group pairs of each question at or after the cursor's group pair: the groups
     #    come from SQL, the search over their pairs runs here (schema.pair_search says why).
-    g = _groups(p)
+    pair_scope = replace(questions[0].scope, target_id=None, outcome_id=None)
+    fast = await _groups_are_maintained(session, vis, pair_scope, keys)
+    g = _maintained_groups(vis, pair_scope, keys) if fast else _groups(p)
     rows = (
         await session.execute(
             sa.select(g.c.target_id, g.c.outcome_id, g.c.first_id, *[g.c[c] for c in _SIGNATURE])
         )
     ).all()
     by_question: dict[tuple[int, int], list[Group]] = {key: [] for key in keys}
+    signatures: dict[tuple[int, int, int], tuple[Any, ...]] = {}
     for r in rows:
         context = tuple(getattr(r, c) for c in _ASPECT_COLUMNS)
         by_question[(r.target_id, r.outcome_id)].append(
             Group(r.first_id, EffectDirection(r.direction), context)
         )
+        signatures[(r.target_id, r.outcome_id, r.first_id)] = tuple(_plain(getattr(r, c)) for c in _SIGNATURE)
     related = await _condition_relation(session, rows)
     start = GroupPair(*cursor[:4]) if cursor is not None else None
     plans: dict[tuple[int, int], list[GroupPair]] = {
@@ -414,46 +492,10 @@ async def pairs_pages(
         (t, o, g) for (t, o), plan in plans.items() for gp_ in plan for g in (gp_.left_group, gp_.right_group)
     }
     ids: dict[tuple[int, int, int], list[int]] = {}
-    if needed:
-        members = sa.select(
-            p.c.claim_id,
-            p.c.target_id,
-            p.c.outcome_id,
-            sa.func.min(p.c.claim_id)
-            .over(partition_by=[p.c.target_id, p.c.outcome_id, *[getattr(p.c, c) for c in _SIGNATURE]])
-            .label("group_id"),
-        ).subquery("members")
-        in_needed = sa.tuple_(members.c.target_id, members.c.outcome_id, members.c.group_id).in_(
-            sorted(needed)
-        )
-
-        def first_of(extra: Any, label: str) -> sa.Select:
-            ranked = (
-                sa.select(
-                    members,
-                    sa.func.row_number()
-                    .over(
-                        partition_by=[members.c.target_id, members.c.outcome_id, members.c.group_id],
-                        order_by=members.c.claim_id,
-                    )
-                    .label("rn"),
-                )
-                .where(in_needed, extra)
-                .subquery(label)
-            )
-            return sa.select(
-                ranked.c.target_id, ranked.c.outcome_id, ranked.c.group_id, ranked.c.claim_id
-            ).where(ranked.c.rn <= size + 1)
-
-        parts = [first_of(sa.true(), "from_start")]
-        if cursor is not None:
-            parts.append(first_of(members.c.claim_id >= cursor[4], "from_left"))
-            parts.append(first_of(members.c.claim_id > cursor[5], "after_right"))
-        found = (await session.execute(sa.union(*parts))).all()
-        for t, o, g, claim_id in found:
-            ids.setdefault((t, o, g), []).append(claim_id)
-        for members_ in ids.values():
-            members_.sort()
+    if needed and fast:
+        ids = await _members_by_signature(session, p, {key: signatures[key] for key in needed})
+    elif needed:
+        ids = await _members_by_window(session, p, needed, size, cursor)
 
     # 3. Walk the group pairs in order, emitting claim pairs until the page is full.
     pages: dict[tuple[int, int], Page] = {}
@@ -499,6 +541,142 @@ async def pairs_pages(
             count=count,
         )
     return pages
+
+
+async def _members_by_window(
+    session: AsyncSession,
+    p: sa.CTE,
+    needed: set[tuple[int, int, int]],
+    size: int,
+    cursor: Sequence[int] | None,
+) -> dict[tuple[int, int, int], list[int]]:
+    """The first size + 1 claim ids of each needed group (and, for the cursor's group pair, those
+    just after the cursor), naming each claim's group with a window over the questions' claims."""
+    members = sa.select(
+        p.c.claim_id,
+        p.c.target_id,
+        p.c.outcome_id,
+        sa.func.min(p.c.claim_id)
+        .over(partition_by=[p.c.target_id, p.c.outcome_id, *[getattr(p.c, c) for c in _SIGNATURE]])
+        .label("group_id"),
+    ).subquery("members")
+    in_needed = sa.tuple_(members.c.target_id, members.c.outcome_id, members.c.group_id).in_(sorted(needed))
+
+    def first_of(extra: Any, label: str) -> sa.Select:
+        ranked = (
+            sa.select(
+                members,
+                sa.func.row_number()
+                .over(
+                    partition_by=[members.c.target_id, members.c.outcome_id, members.c.group_id],
+                    order_by=members.c.claim_id,
+                )
+                .label("rn"),
+            )
+            .where(in_needed, extra)
+            .subquery(label)
+        )
+        return sa.select(ranked.c.target_id, ranked.c.outcome_id, ranked.c.group_id, ranked.c.claim_id).where(
+            ranked.c.rn <= size + 1
+        )
+
+    parts = [first_of(sa.true(), "from_start")]
+    if cursor is not None:
+        parts.append(first_of(members.c.claim_id >= cursor[4], "from_left"))
+        parts.append(first_of(members.c.claim_id > cursor[5], "after_right"))
+    ids: dict[tuple[int, int, int], list[int]] = {}
+    for t, o, g, claim_id in (await session.execute(sa.union(*parts))).all():
+        ids.setdefault((t, o, g), []).append(claim_id)
+    for found in ids.values():
+        found.sort()
+    return ids
+
+
+async def _groups_are_maintained(
+    session: AsyncSession, vis: ClaimVisibility, scope: Scope, keys: Sequence[tuple[int, int]]
+) -> bool:
+    """Whether the questions' context groups can be read from claim_group: unless a claim of a
+    retracted source takes part, whose leaving could change a group's smallest claim id."""
+    if scope.alongside_claim_id is not None:
+        return False
+    if scope.include_retracted:
+        return True
+    retracted = _claim_rows(counted_and_retracted(vis, live_only=True), scope, keys)
+    return not await session.scalar(sa.select(sa.exists(retracted)))
+
+
+def _maintained_groups(vis: ClaimVisibility, scope: Scope, keys: Sequence[tuple[int, int]]) -> sa.Subquery:
+    """The questions' context groups as the viewer sees them (as _groups gives them): claim_group's
+    rows of the statuses they see, with their own unpublished claims added."""
+    g = ClaimGroup
+    aggregated = sa.select(
+        g.target_id,
+        g.outcome_id,
+        g.direction,
+        g.organism_id,
+        none_if(g.condition_id, 0, "condition_id"),
+        none_if(g.cohort_id, 0, "cohort_id"),
+        none_if(g.sample_type, "", "sample_type"),
+        g.evidence_type,
+        none_if(g.intervention_id, 0, "intervention_id"),
+        g.n,
+        g.first_id,
+    ).where(
+        g.status.in_(counted_statuses(vis, live_only=True)),
+        sa.tuple_(g.target_id, g.outcome_id).in_(list(keys)),
+    )
+    aggregated = aggregated.where(*_in_scope(scope, g, g.target_id))
+    parts: list[sa.Select] = [aggregated]
+    own = own_only(vis, live_only=True)
+    if own is not None:
+        if not scope.include_retracted:
+            own = sa.and_(own, sa.not_(from_retracted_source(Claim.source_id)))
+        rows = _claim_rows(own, scope, keys).subquery()
+        parts.append(
+            sa.select(
+                rows.c.target_id,
+                rows.c.outcome_id,
+                *[rows.c[c] for c in _SIGNATURE],
+                rows.c.n,
+                rows.c.claim_id.label("first_id"),
+            )  # fmt: skip
+        )
+    u = (sa.union_all(*parts) if len(parts) > 1 else aggregated).subquery("maintained")
+    columns = [u.c.target_id, u.c.outcome_id, *[u.c[c] for c in _SIGNATURE]]
+    return (
+        sa.select(*columns, sa.func.sum(u.c.n).label("n"), sa.func.min(u.c.first_id).label("first_id"))
+        .group_by(*columns)
+        .subquery("groups")
+    )
+
+
+def _plain(value: Any) -> Any:
+    """An enum read from a typed column as the string an aggregate's column holds."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+async def _members_by_signature(
+    session: AsyncSession, p: sa.CTE, groups: dict[tuple[int, int, int], tuple[Any, ...]]
+) -> dict[tuple[int, int, int], list[int]]:
+    """Every claim id of each group (its key: target, outcome, first claim id), found by the
+    group's signature: no claim outside these groups is read."""
+    terms = []
+    for (target_id, outcome_id, first_id), signature in groups.items():
+        same = [p.c.target_id == target_id, p.c.outcome_id == outcome_id, p.c.claim_id >= first_id]
+        for column, value in zip(_SIGNATURE, signature, strict=True):
+            same.append(p.c[column].is_(None) if value is None else p.c[column] == value)
+        terms.append(sa.and_(*same))
+    by_signature = {(t, o, *signature): (t, o, first) for (t, o, first), signature in groups.items()}
+    statement = sa.select(p.c.claim_id, p.c.target_id, p.c.outcome_id, *[p.c[c] for c in _SIGNATURE]).where(
+        sa.or_(*terms)
+    )
+    ids: dict[tuple[int, int, int], list[int]] = {}
+    for r in (await session.execute(statement)).all():
+        key = by_signature[(r.target_id, r.outcome_id, *(_plain(r._mapping[c]) for c in _SIGNATURE))]
+        ids.setdefault(key, []).append(r.claim_id)
+    for found in ids.values():
+        found.sort()
+    return ids
 
 
 async def pairs_page(session: AsyncSession, q: Question, vis: ClaimVisibility, page: PageRequest) -> Page:
