@@ -358,7 +358,10 @@ async def _check_conflicts(
             )
             if not opposes:
                 _fail(f"a pair about {node['outcome']['name']} does not oppose: {left} vs {right}")
-            ranks.append((pair["kind"] != "DIRECT", len(pair["differences"])))
+            # Modality is listed among the differences but is certainty, not context: it takes
+            # no part in the order (issue 14, item 5).
+            context = [d for d in pair["differences"] if d["aspect"] != "MODALITY"]
+            ranks.append((pair["kind"] != "DIRECT", len(context)))
         if ranks != sorted(ranks):
             _fail(f"pairs about {node['outcome']['name']} are not most similar first: {ranks}")
 

@@ -328,6 +328,18 @@ class Claim(SQLModel, table=True):
             postgresql_where=sa.text(_LIVE_SQL),
         ),
         sa.Index("ix_claim_created_at_id", "created_at", "id"),
+        # A conflict question's context group (api/store/queries/conflicts.py), found by its
+        # context in one index range rather than among all the claims about its outcome.
+        sa.Index(
+            "ix_claim_context",
+            "outcome_id",
+            "organism_id",
+            "condition_id",
+            "cohort_id",
+            "sample_type",
+            "evidence_type",
+            "subject_intervention_id",
+        ),  # fmt: skip
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -576,14 +588,15 @@ class ClaimCell(SQLModel, table=True):
     status: what evidence summaries and conflict questions count."""
 
     __tablename__ = "claim_cell"
+    __table_args__ = {"sqlite_with_rowid": False}  # rows stored in key order: a target's are together
 
     target_id: int = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=32)
     outcome_id: int = Field(primary_key=True)
     condition_id: int = Field(primary_key=True)
     organism_id: int = Field(primary_key=True)
     modality: str = Field(primary_key=True, max_length=32)
     direction: str = Field(primary_key=True, max_length=16)
-    status: str = Field(primary_key=True, max_length=32)
     n: int = Field(nullable=False)
 
 
@@ -593,9 +606,11 @@ class ClaimGroup(SQLModel, table=True):
     status, with their number and smallest claim id."""
 
     __tablename__ = "claim_group"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     target_id: int = Field(primary_key=True)
     outcome_id: int = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=32)
     direction: str = Field(primary_key=True, max_length=16)
     organism_id: int = Field(primary_key=True)
     condition_id: int = Field(primary_key=True)
@@ -604,6 +619,5 @@ class ClaimGroup(SQLModel, table=True):
     evidence_type: str = Field(primary_key=True, max_length=32)
     intervention_id: int = Field(primary_key=True)
     modality: str = Field(primary_key=True, max_length=32)
-    status: str = Field(primary_key=True, max_length=32)
     n: int = Field(nullable=False)
     first_id: int = Field(nullable=False)

@@ -2,7 +2,8 @@
 
 Two tables counting claim_target ⋈ claim (schema.tables.ClaimCell, ClaimGroup), kept by
 triggers on claim and claim_target (api/store/aggregate_triggers.py) in the transaction of every
-write, and filled from the existing claims on upgrade.
+write, and filled from the existing claims on upgrade; and an index on claim by context, through which
+conflict pairs find a context group's claims.
 
 Revision ID: 0008
 Revises: 0006
@@ -24,6 +25,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# A context group's claims are found through this index (schema.tables.Claim).
+CONTEXT_COLUMNS = (
+    "outcome_id", "organism_id", "condition_id", "cohort_id", "sample_type", "evidence_type",
+    "subject_intervention_id",
+)  # fmt: skip
 # The text key columns' lengths, as in schema.tables (the claim columns they copy).
 _LENGTHS = {"modality": 32, "direction": 16, "status": 32, "sample_type": 100, "evidence_type": 32}
 
@@ -43,7 +49,10 @@ def upgrade() -> None:
             sa.Column("n", sa.Integer(), nullable=False),
             *extra,
             sa.PrimaryKeyConstraint(*names, name=op.f(f"pk_{agg.table}")),
+            # SQLite stores the rows in key order: a target's rows of one status are read together.
+            sqlite_with_rowid=False,
         )
+    op.create_index("ix_claim_context", "claim", list(CONTEXT_COLUMNS), unique=False)
     dialect = op.get_bind().dialect.name
     for agg in triggers.AGGREGATES:
         op.execute(triggers.backfill(agg))
@@ -59,3 +68,4 @@ def downgrade() -> None:
             op.execute(statement)
     for agg in triggers.AGGREGATES:
         op.drop_table(agg.table)
+    op.drop_index("ix_claim_context", table_name="claim")

@@ -42,12 +42,15 @@ _MODALITY = ("modality", "{c}.modality")
 _DIRECTION = ("direction", "coalesce({ct}.target_direction, '')")
 _STATUS = ("status", "{c}.status")
 
-CELLS = Aggregate("claim_cell", (_TARGET, _OUTCOME, _CONDITION, _ORGANISM, _MODALITY, _DIRECTION, _STATUS))
+# Key order is read order: a target's rows of one status are together (a reader sees a few
+# statuses), and a group's question (target, outcome) comes first.
+CELLS = Aggregate("claim_cell", (_TARGET, _STATUS, _OUTCOME, _CONDITION, _ORGANISM, _MODALITY, _DIRECTION))
 GROUPS = Aggregate(
     "claim_group",
     (
         _TARGET,
         _OUTCOME,
+        _STATUS,
         _DIRECTION,
         _ORGANISM,
         _CONDITION,
@@ -56,7 +59,6 @@ GROUPS = Aggregate(
         ("evidence_type", "{c}.evidence_type"),
         ("intervention_id", "coalesce({c}.subject_intervention_id, 0)"),
         _MODALITY,
-        _STATUS,
     ),
     only="{ct}.target_direction IS NOT NULL",
     first_id=True,

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.store.queries.claims import opposing, resolve_filter_name, visible
-from api.store.queries.maintained import counted_and_retracted, counted_statuses, none_if, own_only
+from api.store.queries.maintained import corrections, counted_statuses, none_if, retracted_source_ids
 from api.store.queries.pagination import Ordering, Page, PageArgumentError, PageRequest, SortKey, fetch_page
 from api.store.queries.standing import from_retracted_source
 from schema.conflicts import ConflictKind, opposing_pair_count
@@ -60,6 +60,8 @@ class Scope:
     # Only claims said with these modalities (sorted values), or all when None.
     modalities: tuple[str, ...] | None = None
     include_retracted: bool = False
+    # The sources a retraction reaches, when read (api.store.queries.maintained); None: unknown.
+    retracted_source_ids: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -94,6 +96,8 @@ class PairRow:
 
 async def resolve_scope(session: AsyncSession, spec: ConflictFilterSpec) -> Scope:
     found: dict[str, Any] = {"include_retracted": bool(spec.include_retracted)}
+    if not spec.include_retracted:
+        found["retracted_source_ids"] = await retracted_source_ids(session)
     if spec.modalities is not None:
         found["modalities"] = tuple(sorted({Modality(m).value for m in spec.modalities}))
     for key, kind, name in (
@@ -234,15 +238,7 @@ def _question_rows(vis: ClaimVisibility, scope: Scope, materialized: bool) -> sa
 
 def _corrections(vis: ClaimVisibility, scope: Scope) -> list[tuple[sa.ColumnElement[bool], int]]:
     """The claims added to (weight 1) or taken from (-1) the aggregate rows the viewer sees."""
-    out: list[tuple[sa.ColumnElement[bool], int]] = []
-    own = own_only(vis, live_only=True)
-    if own is not None:
-        if not scope.include_retracted:
-            own = sa.and_(own, sa.not_(from_retracted_source(Claim.source_id)))
-        out.append((own, 1))
-    if not scope.include_retracted:
-        out.append((counted_and_retracted(vis, live_only=True), -1))
-    return out
+    return corrections(vis, scope.include_retracted, scope.retracted_source_ids, live_only=True)
 
 
 def _conditions_related(x: Any, y: Any) -> sa.ColumnElement[bool]:
@@ -406,10 +402,12 @@ async def question(
     session: AsyncSession, target_id: int, outcome_id: int, vis: ClaimVisibility
 ) -> Question | None:
     """One question, or None when (for this viewer) it holds no opposing claims."""
-    scope = Scope(target_id=target_id, outcome_id=outcome_id)
+    retracted = await retracted_source_ids(session)
+    scope = Scope(target_id=target_id, outcome_id=outcome_id, retracted_source_ids=retracted)
     questions = _questions_statement(vis, scope, None)
     row = (await session.execute(sa.select(questions))).first()
-    return _question(row, Scope()) if row is not None else None
+    found = Scope(retracted_source_ids=scope.retracted_source_ids)
+    return _question(row, found) if row is not None else None
 
 
 def _cursor_codec(name: str, width: int) -> Ordering:
@@ -467,17 +465,19 @@ async def pairs_pages(
     g = _maintained_groups(vis, pair_scope, keys) if fast else _groups(p)
     rows = (
         await session.execute(
-            sa.select(g.c.target_id, g.c.outcome_id, g.c.first_id, *[g.c[c] for c in _SIGNATURE])
+            sa.select(g.c.target_id, g.c.outcome_id, g.c.first_id, g.c.n, *[g.c[c] for c in _SIGNATURE])
         )
     ).all()
     by_question: dict[tuple[int, int], list[Group]] = {key: [] for key in keys}
-    signatures: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+    signatures: dict[tuple[int, int, int], tuple[int, tuple[Any, ...]]] = {}  # fast: (n, signature)
     for r in rows:
         context = tuple(getattr(r, c) for c in _ASPECT_COLUMNS)
         by_question[(r.target_id, r.outcome_id)].append(
             Group(r.first_id, EffectDirection(r.direction), context)
         )
-        signatures[(r.target_id, r.outcome_id, r.first_id)] = tuple(_plain(getattr(r, c)) for c in _SIGNATURE)
+        if fast:
+            signature = tuple(_plain(getattr(r, c)) for c in _SIGNATURE)
+            signatures[(r.target_id, r.outcome_id, r.first_id)] = (int(r.n), signature)
     related = await _condition_relation(session, rows)
     start = GroupPair(*cursor[:4]) if cursor is not None else None
     plans: dict[tuple[int, int], list[GroupPair]] = {
@@ -493,7 +493,11 @@ async def pairs_pages(
     }
     ids: dict[tuple[int, int, int], list[int]] = {}
     if needed and fast:
-        ids = await _members_by_signature(session, p, {key: signatures[key] for key in needed})
+        # A group of one claim is its first claim: only larger groups are looked up.
+        ids = {key: [key[2]] for key in needed if signatures[key][0] == 1}
+        larger = {key: signatures[key][1] for key in needed if signatures[key][0] > 1}
+        if larger:
+            ids.update(await _members_by_signature(session, vis, larger))
     elif needed:
         ids = await _members_by_window(session, p, needed, size, cursor)
 
@@ -599,10 +603,10 @@ async def _groups_are_maintained(
     retracted source takes part, whose leaving could change a group's smallest claim id."""
     if scope.alongside_claim_id is not None:
         return False
-    if scope.include_retracted:
+    subtracted = [seen for seen, weight in _corrections(vis, scope) if weight < 0]
+    if not subtracted:
         return True
-    retracted = _claim_rows(counted_and_retracted(vis, live_only=True), scope, keys)
-    return not await session.scalar(sa.select(sa.exists(retracted)))
+    return not await session.scalar(sa.select(sa.exists(_claim_rows(subtracted[0], scope, keys))))
 
 
 def _maintained_groups(vis: ClaimVisibility, scope: Scope, keys: Sequence[tuple[int, int]]) -> sa.Subquery:
@@ -627,10 +631,8 @@ def _maintained_groups(vis: ClaimVisibility, scope: Scope, keys: Sequence[tuple[
     )
     aggregated = aggregated.where(*_in_scope(scope, g, g.target_id))
     parts: list[sa.Select] = [aggregated]
-    own = own_only(vis, live_only=True)
-    if own is not None:
-        if not scope.include_retracted:
-            own = sa.and_(own, sa.not_(from_retracted_source(Claim.source_id)))
+    # Only additions: _groups_are_maintained saw that no claim is subtracted.
+    for own, _ in [c for c in _corrections(vis, scope) if c[1] > 0]:
         rows = _claim_rows(own, scope, keys).subquery()
         parts.append(
             sa.select(
@@ -656,24 +658,40 @@ def _plain(value: Any) -> Any:
 
 
 async def _members_by_signature(
-    session: AsyncSession, p: sa.CTE, groups: dict[tuple[int, int, int], tuple[Any, ...]]
+    session: AsyncSession, vis: ClaimVisibility, groups: dict[tuple[int, int, int], tuple[Any, ...]]
 ) -> dict[tuple[int, int, int], list[int]]:
     """Every claim id of each group (its key: target, outcome, first claim id), found by the
-    group's signature: no claim outside these groups is read."""
-    terms = []
+    group's signature through ix_claim_context: one index range per group, no other claim read.
+    (Visibility alone: no claim of these questions is subtracted, see _groups_are_maintained.)"""
+    parts = []
     for (target_id, outcome_id, first_id), signature in groups.items():
-        same = [p.c.target_id == target_id, p.c.outcome_id == outcome_id, p.c.claim_id >= first_id]
-        for column, value in zip(_SIGNATURE, signature, strict=True):
-            same.append(p.c[column].is_(None) if value is None else p.c[column] == value)
-        terms.append(sa.and_(*same))
-    by_signature = {(t, o, *signature): (t, o, first) for (t, o, first), signature in groups.items()}
-    statement = sa.select(p.c.claim_id, p.c.target_id, p.c.outcome_id, *[p.c[c] for c in _SIGNATURE]).where(
-        sa.or_(*terms)
-    )
+        context = dict(zip(_SIGNATURE, signature, strict=True))
+        columns = {
+            "direction": ClaimTarget.target_direction,
+            "organism_id": Claim.organism_id,
+            "condition_id": Claim.condition_id,
+            "cohort_id": Claim.cohort_id,
+            "sample_type": Claim.sample_type,
+            "evidence_type": Claim.evidence_type,
+            "intervention_id": Claim.subject_intervention_id,
+        }
+        same = [col.is_(None) if context[c] is None else col == context[c] for c, col in columns.items()]
+        parts.append(
+            sa.select(ClaimTarget.claim_id, sa.literal(first_id).label("group_id"), ClaimTarget.target_id)
+            .join(Claim, Claim.id == ClaimTarget.claim_id)
+            .where(
+                ClaimTarget.target_id == target_id,
+                Claim.outcome_id == outcome_id,
+                # No `claim.id >= first_id`: SQLite would then walk ix_claim_outcome_id by rowid.
+                *same,
+                claim_is_live(),
+                visible(vis),
+            )
+        )
     ids: dict[tuple[int, int, int], list[int]] = {}
-    for r in (await session.execute(statement)).all():
-        key = by_signature[(r.target_id, r.outcome_id, *(_plain(r._mapping[c]) for c in _SIGNATURE))]
-        ids.setdefault(key, []).append(r.claim_id)
+    keys = {(t, first): (t, o, first) for t, o, first in groups}
+    for claim_id, group_id, target_id in (await session.execute(sa.union_all(*parts))).all():
+        ids.setdefault(keys[(target_id, group_id)], []).append(claim_id)
     for found in ids.values():
         found.sort()
     return ids

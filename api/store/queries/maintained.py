@@ -11,9 +11,12 @@ Key columns hold 0 / '' for "none" (see schema.tables): NULL again here.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from collections.abc import Sequence
 
-from api.store.queries.standing import from_retracted_source
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.store.queries.standing import from_retracted_source, retracted_sources
 from schema.tables import LIVE_STATUSES, Claim
 from schema.visibility import ClaimVisibility
 
@@ -37,9 +40,31 @@ def own_only(vis: ClaimVisibility, *, live_only: bool) -> sa.ColumnElement[bool]
     return sa.and_(Claim.created_by_id == vis.own_user_id, Claim.status.in_(sorted(statuses)))
 
 
-def counted_and_retracted(vis: ClaimVisibility, *, live_only: bool) -> sa.ColumnElement[bool]:
-    """The claims counted in the aggregate rows the viewer sees whose source a retraction
-    reaches: what is subtracted unless retracted sources are asked for."""
-    return sa.and_(
-        Claim.status.in_(counted_statuses(vis, live_only=live_only)), from_retracted_source(Claim.source_id)
-    )
+async def retracted_source_ids(session: AsyncSession) -> tuple[int, ...]:
+    """Every source a retraction reaches (few): read first, so that the claims to subtract are
+    found through claim.source_id, not by testing each of a hot target's claims."""
+    return tuple(sorted(await session.scalars(sa.select(retracted_sources().c.id))))
+
+
+def from_retracted(source_ids: Sequence[int] | None) -> sa.ColumnElement[bool] | None:
+    """Whether a claim's source is reached by a retraction: over `source_ids` when read
+    (retracted_source_ids; None when there are none), else by the recursive query."""
+    if source_ids is None:
+        return from_retracted_source(Claim.source_id)
+    return Claim.source_id.in_(list(source_ids)) if source_ids else None
+
+
+def corrections(
+    vis: ClaimVisibility, include_retracted: bool, source_ids: Sequence[int] | None, *, live_only: bool
+) -> list[tuple[sa.ColumnElement[bool], int]]:
+    """The claims added to (weight 1) or taken from (-1) the aggregate rows this viewer sees:
+    their own unpublished claims (unless retracted, when retracted sources leave), and the
+    counted claims of retracted sources."""
+    out: list[tuple[sa.ColumnElement[bool], int]] = []
+    retracted = None if include_retracted else from_retracted(source_ids)
+    own = own_only(vis, live_only=live_only)
+    if own is not None:
+        out.append((own if retracted is None else sa.and_(own, sa.not_(retracted)), 1))
+    if retracted is not None:
+        out.append((sa.and_(Claim.status.in_(counted_statuses(vis, live_only=live_only)), retracted), -1))
+    return out

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.store.queries.claims import ClaimFilterSpec, filter_conditions, resolve_filter_name
-from api.store.queries.maintained import counted_and_retracted, counted_statuses, none_if, own_only
+from api.store.queries.maintained import corrections, counted_statuses, none_if, retracted_source_ids
 from api.store.queries.standing import from_retracted_source
 from schema.enums import VocabularyKind
 from schema.tables import Claim, ClaimCell, ClaimTarget, ConditionLineage
@@ -111,15 +111,9 @@ async def _summary_from_cells(
     claims = claims.where(*_narrowed(Claim, ids, statuses, modalities))
 
     parts: list[sa.Select] = [aggregated]
-    own = own_only(vis, live_only=False)
-    retracted = from_retracted_source(Claim.source_id)
-    if own is not None:
-        if not spec.include_retracted:
-            own = sa.and_(own, sa.not_(retracted))
-        parts.append(claims.add_columns(sa.literal(1).label("n")).where(own))
-    if not spec.include_retracted:
-        subtracted = counted_and_retracted(vis, live_only=False)
-        parts.append(claims.add_columns(sa.literal(-1).label("n")).where(subtracted))
+    retracted = await retracted_source_ids(session)
+    for seen, weight in corrections(vis, bool(spec.include_retracted), retracted, live_only=False):
+        parts.append(claims.add_columns(sa.literal(weight).label("n")).where(seen))
     u = (sa.union_all(*parts) if len(parts) > 1 else aggregated).subquery("cells")
     n = sa.func.sum(u.c.n)
     statement = (
