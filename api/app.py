@@ -283,6 +283,10 @@ def create_app(
                 name="graphiql-static",
             )
         )
+    if settings.releases_dir is not None:  # published data releases (api/http/releases.py)
+        from api.http.releases import release_routes
+
+        routes.extend(release_routes(settings.releases_dir))
     if settings.ui:  # the web workbench (api/web): pages under /ui/, and / redirecting there
         from api.web import workbench_routes
 

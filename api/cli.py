@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -26,12 +27,13 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from api.releases.directory import ReleaseError
 from api.settings import Settings, SettingsError
 from api.store import migrations
 from api.store.db import Database
 from api.store.errors import DatabaseBusy, StoreError
 from api.store.seeding import SeedError, load_seeds
-from schema.enums import Role
+from schema.enums import ClaimStatus, Role
 
 out = Console()
 err = Console(stderr=True)
@@ -194,6 +196,8 @@ def run(fn: Callable[[], T]) -> T:
         raise _fail(str(exc)) from None
     except SeedError as exc:
         raise _fail(f"seeds: {exc}") from None
+    except ReleaseError as exc:
+        raise _fail(str(exc)) from None
     except StoreError as exc:
         raise _fail(str(exc)) from None
     except DatabaseBusy as exc:
@@ -506,21 +510,150 @@ def _counted(n: int, noun: str) -> str:
 
 
 @audit_app.command("verify", cls=Command)
-def audit_verify() -> None:
-    """Walk the audit log's hash chain; exit 1 naming the first bad event if it is broken."""
+def audit_verify(
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            metavar="MANIFEST",
+            help="A release's manifest.json: also check that the chain still holds the head it published.",
+        ),
+    ] = None,  # fmt: skip
+) -> None:
+    """Walk the audit log's hash chain; exit 1 naming the first bad event if it is broken. With
+    --anchor, also exit 1 unless the event a release published as the chain's head is still
+    there with the same hash (a rewritten history recomputes every hash; it cannot match a
+    head published before)."""
+    from api.releases.directory import read_manifest, read_manifest_file
     from api.store.audit import verify_log
+    from api.store.queries.audit_chain import stored_event_hash
+
+    head = None
+    if anchor is not None:
+        manifest = run(lambda: read_manifest(anchor) if anchor.is_dir() else read_manifest_file(anchor))
+        if manifest.audit_head is None:
+            raise _fail(f"{anchor}: release {manifest.name} records no audit head (its log was empty)")
+        head = manifest.audit_head
 
     async def go(db: Database):  # type: ignore[no-untyped-def]
         async with db.read() as session:
-            return await verify_log(session)
+            stored = None if head is None else await stored_event_hash(session, head.event_id)
+            return await verify_log(session), stored
 
-    result = run(lambda: _with_db(go))
+    result, stored = run(lambda: _with_db(go))
     if result.broken is not None:
         raise _fail(
             f"audit chain broken at event {result.broken.event_id}: {result.broken.reason} "
             f"({result.events} events before it verified)"
         )
+    if head is not None:
+        if stored is None:
+            raise _fail(f"audit event {head.event_id}, the head {anchor} published, is not in the log")
+        if stored != head.hash:
+            raise _fail(
+                f"audit event {head.event_id} has hash {stored}, but {anchor} published {head.hash}: "
+                "the history up to it was rewritten"
+            )
+        out.print(
+            f"audit chain intact: {result.events} events verified; event {head.event_id} matches {anchor}"
+        )
+        return
     out.print(f"audit chain intact: {result.events} events verified")
+
+
+# --- data in and out (docs/records.md) -------------------------------------------------------
+
+# Claim statuses as the command line spells them (any case).
+StatusName = Enum("StatusName", {s.value.lower(): s.value.lower() for s in ClaimStatus}, type=str)  # type: ignore[misc]
+ExportFormat = Enum("ExportFormat", {f: f for f in ("jsonl", "csv", "parquet")}, type=str)  # type: ignore[misc]
+
+
+@app.command("export", cls=Command)
+def export(
+    format: Annotated[
+        ExportFormat,  # type: ignore[valid-type]
+        typer.Option("--format", metavar="FORMAT", case_sensitive=False, help="jsonl, csv or parquet."),
+    ] = "jsonl",  # type: ignore[assignment]
+    status: Annotated[
+        list[StatusName] | None,  # type: ignore[valid-type]
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            case_sensitive=False,
+            help="Claims in this status (repeat for several; default: accepted).",
+        ),
+    ] = None,  # fmt: skip
+    out_path: Annotated[
+        Path | None, typer.Option("--out", metavar="PATH", help="Write here (default: standard output).")
+    ] = None,
+) -> None:
+    """Write claims as records (docs/records.md): JSON Lines, CSV (one row per quote) or Parquet.
+    Streams from one consistent snapshot; memory does not grow with the number of claims."""
+    from api.exports import WRITERS, output_file
+    from api.store.export import claim_records
+
+    chosen = format.value if isinstance(format, Enum) else str(format)
+    if chosen == "parquet" and out_path is None:
+        raise _fail("--format parquet needs --out PATH (Parquet cannot be streamed to a terminal or pipe)")
+    statuses = [ClaimStatus(s.value.upper()) for s in status] if status else [ClaimStatus.ACCEPTED]
+
+    async def go(db: Database) -> int:
+        with output_file(out_path) as file:
+            async with db.snapshot() as session:
+                return await WRITERS[chosen](claim_records(session, statuses), file)
+
+    count = run(lambda: _with_db(go))
+    if out_path is not None:
+        out.print(f"exported {_counted(count, 'claim')} to {out_path}")
+
+
+release_app = _typer("Versioned data releases: create, verify, load.")
+app.add_typer(release_app, name="release")
+
+
+@release_app.command("create", cls=Command)
+def release_create(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The release's name, e.g. 2026-12 or v1.2.")],
+    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="A new (or empty) directory.")],
+) -> None:
+    """Write the accepted claims, their sources and the vocabulary from one snapshot, with
+    manifest.json (hashes, counts, the audit chain's head) and ro-crate-metadata.json."""
+    from api.releases.create import create_release, git_revision
+
+    manifest = run(lambda: _with_db(lambda db: create_release(db, name, out_dir, revision=git_revision())))
+    out.print(
+        f"release {manifest.name}: {_counted(manifest.claim_count, 'claim')}, "
+        f"{len(manifest.files)} files in {out_dir}"
+    )
+
+
+@release_app.command("verify", cls=Command)
+def release_verify(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A release directory.")],
+) -> None:
+    """Re-check every file's SHA-256, size and row count against the manifest."""
+    from api.releases.verify import verify_release
+
+    manifest, problems = run(lambda: verify_release(directory))
+    if problems:
+        for problem in problems[1:]:
+            err.print(f"  also: {escape(problem)}", highlight=False, soft_wrap=True)
+        raise _fail(f"release {manifest.name} does not verify: {problems[0]}")
+    out.print(f"release {manifest.name} verifies: {len(manifest.files)} files, {manifest.claim_count} claims")
+
+
+@release_app.command("load", cls=Command)
+def release_load(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A release directory.")],
+) -> None:
+    """Fill an EMPTY database (migrated, nothing in it) from a release, after verifying it."""
+    from api.releases.load import load_release
+
+    report = run(lambda: _with_db(lambda db: load_release(db, directory)))
+    out.print(
+        f"loaded {_counted(report.claims, 'claim')}, {_counted(report.sources, 'source')} and "
+        f"{report.vocabulary} vocabulary entries from {directory}"
+    )
 
 
 # --- schema -------------------------------------------------------------------------------
@@ -533,6 +666,14 @@ def export_schema() -> None:
     from api.settings import Settings as _Settings
 
     print(build_schema(_Settings()).as_str())
+
+
+@app.command("export-record-schema", cls=Command)
+def export_record_schema() -> None:
+    """Print the JSON Schema of a claim record; docs/claim-record.schema.json is this output."""
+    from schema.records import claim_record_json_schema
+
+    print(json.dumps(claim_record_json_schema(), indent=2, ensure_ascii=False))
 
 
 # --- serve --------------------------------------------------------------------------------

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///claimsdb.sqlite3"
     seeds_dir: Path = PROJECT_ROOT / "seeds"
+    # Where published data releases live (one directory each, as `claimsdb release create` writes
+    # them): the API lists them and serves their files at /releases/<name>/<file>. Unset: none.
+    releases_dir: Path | None = None
     # How long an SQLite writer waits for the lock before the store answers "busy".
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     # Connection pool for PostgreSQL (per API worker process).

@@ -178,3 +178,15 @@ RECORDS: tuple[type[Record], ...] = (
     EvidenceRecord,
     ClaimRecord,
 )
+
+
+def claim_record_json_schema() -> dict[str, object]:
+    """The JSON Schema of a claim record in its GraphQL field names, as docs/claim-record.schema.json
+    commits it (`claimsdb export-record-schema` prints it): generated from ClaimRecord itself,
+    so the file cannot say something the validator does not."""
+    schema = ClaimRecord.model_json_schema(by_alias=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://claimsdb.example.org/schema/claim-record.schema.json",
+        **schema,
+    }

@@ -14,6 +14,7 @@ whether it wrote and what (see `Ledger` and `check_ledger`).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import os
@@ -341,14 +342,27 @@ MUTATIONS = {
     "submitClaim": "ClaimTransitionInput",
     "reviewClaim": "ReviewClaimInput",
     "retractClaim": "RetractClaimInput",
+    "reviewRevision": "ReviewRevisionInput",
 }
+# Claim events that make no new version of the claim: a proposed change waits for a reviewer,
+# and a rejected or withdrawn one never applies; a source's standing is the source's, not the claim's.
+UNVERSIONED_CLAIM_ACTIONS = frozenset(
+    {"claim.revision.propose", "claim.revision.reject", "claim.revision.withdraw", "claim.source_standing"}
+)
 
 
 def mutation(name: str) -> str:
+    # Every claim payload names the revision an edit of an ACCEPTED claim proposed (null otherwise).
     return (
         f"mutation($input: {MUTATIONS[name]}!) {{ {name}(input: $input) {{ "
-        f"claim {{ {CLAIM_SELECTION} }} userErrors {{ field message code }} }} }}"
+        f"claim {{ {CLAIM_SELECTION} }} revision {{ id status baseVersion }} "
+        f"userErrors {{ field message code }} }} }}"
     )
+
+
+def actor_of(token: str) -> str:
+    """Who sent a request, without carrying the token into assertion messages."""
+    return hashlib.sha256(token.encode()).hexdigest()[:8]
 
 
 CLAIM_STATE_QUERY = "query($id: ID!) { node(id: $id) { ... on Claim { id version status } } }"
@@ -369,12 +383,27 @@ class Ack:
 
 
 @dataclass(frozen=True)
+class RevisionAck:
+    """A write the server acknowledged that made no claim version: a revision proposed (an edit of
+    an ACCEPTED claim) or rejected. `action` is the audit event it must have written."""
+
+    request_id: str
+    op: str
+    claim_id: str
+    revision_id: str
+    base_version: int
+    action: str
+    actor: str
+
+
+@dataclass(frozen=True)
 class Refusal:
     request_id: str
     op: str
     claim_id: str | None
     expected_version: int | None
     codes: tuple[str, ...]
+    actor: str = ""
 
 
 @dataclass(frozen=True)
@@ -392,6 +421,15 @@ class Ledger:
     unknown: set[str] = field(default_factory=set)
     # Request ids whose answer said nothing was written (busy answers, plain failures).
     wrote_nothing: set[str] = field(default_factory=set)
+    revision_acks: list[RevisionAck] = field(default_factory=list)
+
+    def proposed_before(self, refusal: Refusal) -> bool:
+        """Whether the refused request's sender had proposed a revision of the same claim (a second
+        pending revision by one author is refused as DUPLICATE)."""
+        return any(
+            (r.action, r.claim_id, r.actor) == ("claim.revision.propose", refusal.claim_id, refusal.actor)
+            for r in self.revision_acks
+        )
 
     def acked_by_claim(self) -> dict[str, list[Ack]]:
         out: dict[str, list[Ack]] = defaultdict(list)
@@ -402,7 +440,7 @@ class Ledger:
 
 async def send_mutation(
     client: Client, ledger: Ledger, name: str, input: dict[str, Any], token: str
-) -> Ack | Refusal | Failed:
+) -> Ack | RevisionAck | Refusal | Failed:
     """Run one claim mutation and enter its outcome in the ledger. Raises TransportFailure when no
     answer came (the request id then goes to `ledger.unknown`)."""
     try:
@@ -430,11 +468,26 @@ async def send_mutation(
             input.get("id") or input.get("claim"),
             input.get("expectedVersion"),
             codes,
+            actor_of(token),
         )
         ledger.refusals.append(refusal)
         ledger.wrote_nothing.add(answer.request_id)
         return refusal
-    claim = payload["claim"]
+    claim, revision = payload["claim"], payload.get("revision")
+    # A revision proposed, or one rejected: the claim stays at its version.
+    action = None
+    if revision is not None and name != "reviewRevision":
+        action = "claim.revision.propose"
+    elif revision is not None and revision["status"] == "REJECTED":
+        action = "claim.revision.reject"
+    if action is not None:
+        assert revision is not None
+        revision_ack = RevisionAck(
+            answer.request_id, name, claim["id"], revision["id"], revision["baseVersion"], action,
+            actor_of(token),
+        )  # fmt: skip
+        ledger.revision_acks.append(revision_ack)
+        return revision_ack
     ack = Ack(
         answer.request_id, name, claim["id"], claim["version"], claim["status"], claim["statement"],
         claim["direction"], claim["modality"],
@@ -544,6 +597,8 @@ async def check_consistency(db: Database) -> list[str]:
                     if claim_id in created:
                         problems.append(f"claim {claim_id} is created by two audit events")
                     created[claim_id] = None  # bulk: created at version 1 with its quotes
+            elif event.action in UNVERSIONED_CLAIM_ACTIONS:
+                continue
             elif event.action == "claim.create":
                 if event.entity_id in created:
                     problems.append(f"claim {event.entity_id} is created by two audit events")
@@ -665,12 +720,13 @@ def check_ledger(ledger: Ledger, events: Iterable[AuditEvent], prefix: str) -> l
         [r for r in ledger.refusals if r.request_id.startswith(prefix)],
         {u for u in ledger.unknown if u.startswith(prefix)},
         {w for w in ledger.wrote_nothing if w.startswith(prefix)},
+        [r for r in ledger.revision_acks if r.request_id.startswith(prefix)],
     )
     by_request: dict[str, list[AuditEvent]] = defaultdict(list)
     for event in events:
         by_request[event.request_id or ""].append(event)
 
-    acked = {ack.request_id: ack for ack in ledger.acks}
+    acked = {ack.request_id for ack in ledger.acks} | {r.request_id for r in ledger.revision_acks}
     for request_id in sorted(set(by_request) - set(acked) - ledger.unknown):
         what = "was refused" if request_id in ledger.wrote_nothing else "was never sent"
         problems.append(
@@ -695,11 +751,28 @@ def check_ledger(ledger: Ledger, events: Iterable[AuditEvent], prefix: str) -> l
                 f"{ack.op} {ack.request_id} was acknowledged (claim {claim_id} version {ack.version}) but "
                 f"the audit log holds {len(matching)} events for it: {[e.action for e in mine]}"
             )
+    for r in ledger.revision_acks:
+        claim_id = decode_id(r.claim_id)
+        mine = [e for e in by_request.get(r.request_id, []) if e.entity_type == "Claim"]
+        matching = [
+            e for e in mine
+            if e.entity_id == claim_id and e.action == r.action
+            and (e.after or {}).get("revision_id") == decode_id(r.revision_id)
+        ]  # fmt: skip
+        if len(matching) != 1 or len(mine) != 1:
+            problems.append(
+                f"{r.op} {r.request_id} was acknowledged ({r.action} of claim {claim_id}) but the audit "
+                f"log holds {[e.action for e in mine]} for it"
+            )
     # Replay each claim's events to check acknowledged content at its version.
     history: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
     states: dict[int, dict[str, Any]] = {}
     for event in sorted(events, key=lambda e: e.id):
-        if event.entity_type != "Claim" or event.action == "claim.bulk_import":
+        if (
+            event.entity_type != "Claim"
+            or event.action == "claim.bulk_import"
+            or event.action in UNVERSIONED_CLAIM_ACTIONS
+        ):
             continue
         state = states.setdefault(event.entity_id, {})
         state.update({k: v for k, v in (event.after or {}).items() if k in REPLAYED})

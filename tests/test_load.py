@@ -54,6 +54,7 @@ from reliability_helpers import (
     Failed,
     Ledger,
     Refusal,
+    RevisionAck,
     ServerProcess,
     Stats,
     TransportFailure,
@@ -111,9 +112,11 @@ CONDITIONS = [
 DIRECTIONS = ["INCREASES", "DECREASES", "NO_EFFECT", "MIXED"]
 MODALITIES = ["ASSERTED", "HEDGED", "HYPOTHESIS"]
 # What a valid request may still be refused with when others write at the same time: the claim
-# moved on (VERSION_CONFLICT), a reviewer asked to accept wording they wrote (FORBIDDEN), or an
-# edit of a claim retracted meanwhile (INVALID_TRANSITION; NOT_FOUND for its curator, to whom a
-# retracted claim is invisible, see `expected` below). Anything else is a bug.
+# moved on (VERSION_CONFLICT; also a revision made against a version the claim has left), a
+# reviewer asked to accept wording or a revision they wrote (FORBIDDEN), or an edit of a claim
+# retracted meanwhile or a decision on a revision decided meanwhile (INVALID_TRANSITION; NOT_FOUND
+# for a curator, to whom a retracted claim is invisible), or a second pending revision of one
+# claim by one author (DUPLICATE), see `expected` below. Anything else is a bug.
 EXPECTED_REFUSALS = {"VERSION_CONFLICT", "FORBIDDEN", "INVALID_TRANSITION"}
 
 
@@ -149,7 +152,9 @@ class Run:
     def time_left(self) -> bool:
         return time.monotonic() < self.deadline
 
-    async def send(self, name: str, input: dict[str, Any], token: str) -> Ack | Refusal | Failed:
+    async def send(
+        self, name: str, input: dict[str, Any], token: str
+    ) -> Ack | RevisionAck | Refusal | Failed:
         return await send_mutation(self.client, self.ledger, name, input, token)
 
 
@@ -233,6 +238,21 @@ async def read_state(run: Run, claim_id: str, token: str) -> tuple[str, int] | N
     return (node["status"], node["version"]) if node else None
 
 
+PENDING_REVISIONS = """
+query($id: ID!) {
+  node(id: $id) { ... on Claim { revisions(status: [PENDING], first: 5) { nodes { id } } } }
+}"""
+
+
+async def pending_revisions(run: Run, claim_id: str, token: str) -> list[str]:
+    answer = await run.client.post("revisions", PENDING_REVISIONS, {"id": claim_id}, token)
+    if answer.body is None or answer.errors:
+        run.stats.problems.append(f"reading revisions of {claim_id} failed: {answer.errors or answer.status}")
+        return []
+    node = answer.data.get("node")
+    return [r["id"] for r in node["revisions"]["nodes"]] if node else []
+
+
 # --- writers --------------------------------------------------------------------------------
 
 
@@ -311,7 +331,16 @@ async def reviewer(run: Run, name: str, index: int) -> None:
             if decision != "ACCEPT":
                 data["comment"] = f"load review {tag}"
             await run.send("reviewClaim", data, token)
-        elif status == "ACCEPTED" and rng.random() < 0.35:
+        elif status == "ACCEPTED" and (roll := rng.random()) < 0.4:
+            # Edits of accepted claims wait as revisions: decide one (perhaps one's own, FORBIDDEN;
+            # perhaps made against a version the claim has left, VERSION_CONFLICT).
+            for revision_id in (await pending_revisions(run, claim_id, token))[:1]:
+                decision = rng.choices(["ACCEPT", "REJECT"], [7, 3])[0]
+                data = {"id": revision_id, "decision": decision}
+                if decision == "REJECT":
+                    data["comment"] = f"load revision review {tag}"
+                await run.send("reviewRevision", data, token)
+        elif status == "ACCEPTED" and roll < 0.6:
             await run.send(
                 "retractClaim",
                 {"id": claim_id, "expectedVersion": version, "reason": f"load retraction {tag}"},
@@ -654,6 +683,8 @@ async def load_and_verify(
         def expected(refusal: Refusal) -> bool:
             if set(refusal.codes) <= EXPECTED_REFUSALS:
                 return True
+            if refusal.codes == ("DUPLICATE",) and refusal.op in ("updateClaim", "addEvidence"):
+                return ledger.proposed_before(refusal)
             # A curator's edit of its own claim that a reviewer retracted meanwhile: retracted
             # claims are hidden from curators, so the answer is NOT_FOUND (not a leak of its state).
             return (
@@ -692,6 +723,7 @@ async def load_and_verify(
         claims = int(await session.scalar(sa.select(sa.func.count()).select_from(Claim)) or 0)
 
     ops = Counter(ack.op for ack in ledger.acks)
+    revision_ops = Counter(r.action for r in ledger.revision_acks)
     return {
         "duration_seconds": round(duration, 1),
         "load_seconds_setting": seconds,
@@ -701,6 +733,7 @@ async def load_and_verify(
         "readers": READERS,
         "acknowledged_writes": len(ledger.acks),
         "acknowledged_by_kind": dict(sorted(ops.items())),
+        "revisions_acknowledged": dict(sorted(revision_ops.items())),
         "refused_writes": len(ledger.refusals),
         "version_conflicts": stats.user_errors["VERSION_CONFLICT"],
         "external_lock_holds": lock_holds,

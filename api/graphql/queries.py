@@ -26,6 +26,7 @@ from api.graphql.types.enums import SearchKind
 from api.graphql.types.fields import SOURCE, ClaimListing, RowObject
 from api.graphql.types.flags import Flag
 from api.graphql.types.nodes import BY_NAME
+from api.graphql.types.releases import Release, resolve_release, resolve_releases
 from api.graphql.types.revisions import ReviewItem, ReviewQueueFilter, resolve_review_queue
 from api.graphql.types.search import SearchHit, resolve_search
 from api.graphql.types.sources import Source, User
@@ -230,6 +231,14 @@ class Query:
         self, info: GraphQLInfo, text: str, kinds: list[SearchKind] | None = None, first: int | None = None
     ) -> list[SearchHit]:
         return await resolve_search(info, text, kinds, first)
+
+    @strawberry.field(description="Published data releases, newest first; files at /releases/<name>/<file>.")
+    async def releases(self, info: GraphQLInfo) -> list[Release]:
+        return await resolve_releases(info)
+
+    @strawberry.field(description="A published data release by name; null if there is none.")
+    async def release(self, info: GraphQLInfo, name: str) -> Release | None:
+        return await resolve_release(info, name)
 
     @strawberry.field(
         description=(

@@ -1297,7 +1297,8 @@ async def import_claims(
         return await load.claims(records, start=start, statuses=statuses)
 
 
-async def _batches(records: Iterable[Any] | AsyncIterable[Any], size: int) -> AsyncIterator[list[Any]]:
+async def batches(records: Iterable[Any] | AsyncIterable[Any], size: int) -> AsyncIterator[list[Any]]:
+    """`records` (plain or async) in lists of `size`, the last one shorter."""
     batch: list[Any] = []
     if isinstance(records, AsyncIterable):
         async for record in records:
@@ -1336,7 +1337,7 @@ async def bulk_import_claims(
     report = ImportReport()
     began = time.perf_counter()
     async with db.write(actor) as w, bulk_import(w, on_duplicate=on_duplicate, audit=audit) as load:
-        async for batch in _batches(records, batch_size):
+        async for batch in batches(records, batch_size):
             statuses = None if status is None else [status] * len(batch)
             result = await load.claims(batch, statuses=statuses)
             report.records += len(batch)

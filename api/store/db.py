@@ -264,6 +264,19 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read session that sees one consistent state of the database however long it runs
+        and however many statements it makes (an export, a release): one transaction, REPEATABLE
+        READ and READ ONLY on PostgreSQL; on SQLite (WAL) a transaction's reads all see the
+        snapshot its first read took."""
+        async with self._read() as session, session.begin():
+            if not self.is_sqlite:
+                await session.connection(
+                    execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+                )
+            yield session
+
+    @asynccontextmanager
     async def write(self, actor: Actor, request_id: str | None = None) -> AsyncIterator[Writer]:
         """A write transaction: commits with its audit events on success, rolls back otherwise."""
         async with self._write() as session:

@@ -149,7 +149,7 @@ async def load_seeds(db: Database, seeds_dir: Path) -> SeedReport:
     async with db.write(Actor(None, SEED_USER, Role.ADMIN)) as w:
         seed_user = await system_user(w)
         w.actor = Actor(seed_user.id, SEED_USER, Role.ADMIN)
-        await _load_vocabulary(w, vocabulary, report)
+        await load_vocabulary(w, vocabulary, report)
         keys: dict[str, int] = {}
         for path, document in documents:
             try:
@@ -163,7 +163,7 @@ async def _exists(w: Writer, kind: VocabularyKind, name: str) -> bool:
     return await lookup_id(w.session, kind, name) is not None
 
 
-async def _load_vocabulary(w: Writer, v: VocabularyFile, report: SeedReport) -> None:
+async def load_vocabulary(w: Writer, v: VocabularyFile, report: SeedReport) -> None:
     async def step(kind: str, exists: bool, create) -> None:  # type: ignore[no-untyped-def]
         if exists:
             report.existing[kind] += 1
