@@ -493,6 +493,7 @@ async def pairs_pages(
     }
     ids: dict[tuple[int, int, int], list[int]] = {}
     if needed and fast:
+        needed = _reached(plans, {key: n for key, (n, _) in signatures.items()}, size, cursor)
         # A group of one claim is its first claim: only larger groups are looked up.
         ids = {key: [key[2]] for key in needed if signatures[key][0] == 1}
         larger = {key: signatures[key][1] for key in needed if signatures[key][0] > 1}
@@ -545,6 +546,28 @@ async def pairs_pages(
             count=count,
         )
     return pages
+
+
+def _reached(
+    plans: dict[tuple[int, int], list[GroupPair]],
+    sizes: dict[tuple[int, int, int], int],
+    size: int,
+    cursor: Sequence[int] | None,
+) -> set[tuple[int, int, int]]:
+    """The groups whose claims a page can reach: the walk (step 3) stops once it has size + 1
+    pairs, and a group pair holds n_left * n_right of them, so the groups' sizes say where it
+    stops. (The cursor's own group pair may be spent: it counts as none, so this is a superset.)"""
+    reached: set[tuple[int, int, int]] = set()
+    for (t, o), plan in plans.items():
+        pairs = 0
+        for gp in plan:
+            left, right = (t, o, gp.left_group), (t, o, gp.right_group)
+            reached |= {left, right}
+            if cursor is None or tuple(cursor[:4]) != (gp.rank, gp.ndiff, gp.left_group, gp.right_group):
+                pairs += sizes[left] * sizes[right]
+            if pairs > size:
+                break
+    return reached
 
 
 async def _members_by_window(
@@ -627,6 +650,10 @@ def _maintained_groups(vis: ClaimVisibility, scope: Scope, keys: Sequence[tuple[
         g.first_id,
     ).where(
         g.status.in_(counted_statuses(vis, live_only=True)),
+        # Each column on its own too: SQLite searches the primary key by them, where the
+        # row-value IN alone made it scan every group (1 s for a target with 200 claims).
+        g.target_id.in_(sorted({t for t, _ in keys})),
+        g.outcome_id.in_(sorted({o for _, o in keys})),
         sa.tuple_(g.target_id, g.outcome_id).in_(list(keys)),
     )
     aggregated = aggregated.where(*_in_scope(scope, g, g.target_id))
