@@ -259,6 +259,23 @@ def db_current() -> None:
     run(lambda: migrations.current(_settings()))
 
 
+@db_app.command("check", cls=Command)
+def db_check() -> None:
+    """Recount every maintained aggregate from the claims; exit 1 naming any difference."""
+    from api.store.queries.aggregates import aggregate_differences
+
+    async def go(db: Database):  # type: ignore[no-untyped-def]
+        async with db.read() as session:
+            return await aggregate_differences(session)
+
+    differences = run(lambda: _with_db(go))
+    if differences:
+        raise _fail(
+            "maintained aggregates differ from the claims:\n" + "\n".join(d.describe() for d in differences)
+        )
+    out.print("maintained aggregates agree with the claims")
+
+
 @db_app.command("revision", cls=Command)
 def db_revision(
     message: Annotated[str, typer.Argument(metavar="MESSAGE", help="What the migration does.")],

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -358,7 +358,10 @@ async def _check_conflicts(
             )
             if not opposes:
                 _fail(f"a pair about {node['outcome']['name']} does not oppose: {left} vs {right}")
-            ranks.append((pair["kind"] != "DIRECT", len(pair["differences"])))
+            # Modality is listed among the differences but is certainty, not context: it takes
+            # no part in the order (issue 14, item 5).
+            context = [d for d in pair["differences"] if d["aspect"] != "MODALITY"]
+            ranks.append((pair["kind"] != "DIRECT", len(context)))
         if ranks != sorted(ranks):
             _fail(f"pairs about {node['outcome']['name']} are not most similar first: {ranks}")
 
@@ -493,6 +496,40 @@ async def prepare(
         )
         cursor = data["claims"]["pageInfo"]["endCursor"]
     return Prepared(params, target_id, target_claims, deep_page, cursor, doi)
+
+
+# The rare target the hot_to_rare ratios compare with: the one whose visible claims are nearest
+# this many (issue 16: cost should follow the page, not the target).
+RARE_CLAIMS = 100
+
+
+async def prepare_rare(db: Database, prepared: Prepared, claims: int = RARE_CLAIMS) -> Prepared:
+    """The same preparation for the target with about `claims` visible claims (and a conflict, so
+    Q2's check has one to check)."""
+    from schema.tables import Target
+
+    counted = sa.func.count()
+    async with db.read() as session:
+        rows = (
+            await session.execute(
+                sa.select(Target.id, Target.symbol, counted)
+                .join(ClaimTarget, ClaimTarget.target_id == Target.id)
+                .join(Claim, Claim.id == ClaimTarget.claim_id)
+                .where(Claim.status == "ACCEPTED")
+                .group_by(Target.id, Target.symbol)
+                .having(
+                    sa.func.count(sa.case((ClaimTarget.target_direction == "INCREASES", 1))) > 0,
+                    sa.func.count(sa.case((ClaimTarget.target_direction == "DECREASES", 1))) > 0,
+                )
+            )
+        ).all()
+    if not rows:
+        raise CheckFailed("no target with opposing claims to compare the hot target with")
+    target_id, symbol, n = min(rows, key=lambda r: (abs(r[2] - claims), r[0]))
+    params = replace(prepared.params, target=symbol)
+    return replace(
+        prepared, params=params, target_id=target_id, target_claims=int(n), deep_page=1, deep_cursor=None
+    )
 
 
 async def curator_actors(db: Database, count: int) -> list[tuple[Actor, str]]:

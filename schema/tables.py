@@ -328,6 +328,18 @@ class Claim(SQLModel, table=True):
             postgresql_where=sa.text(_LIVE_SQL),
         ),
         sa.Index("ix_claim_created_at_id", "created_at", "id"),
+        # A conflict question's context group (api/store/queries/conflicts.py), found by its
+        # context in one index range rather than among all the claims about its outcome.
+        sa.Index(
+            "ix_claim_context",
+            "outcome_id",
+            "organism_id",
+            "condition_id",
+            "cohort_id",
+            "sample_type",
+            "evidence_type",
+            "subject_intervention_id",
+        ),  # fmt: skip
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -556,3 +568,56 @@ class Flag(SQLModel, table=True):
     resolved_by_id: int | None = _fk("app_user.id", nullable=True, index=False)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolution: str | None = Field(default=None, max_length=MAX_STATEMENT)
+
+
+# --- maintained aggregates ------------------------------------------------------------------
+#
+# Counts of claim_target ⋈ claim rows that conflicts and evidence summaries would otherwise read
+# claim by claim (a hot target has 200,000 claims). Written only by database triggers
+# (api/store/aggregate_triggers.py, migration 0008) in the transaction of the write that changes
+# them, so no write path can forget them; `claimsdb db check` recomputes them from the claims.
+# Keyed by status (and modality) so visibility and the modality filter still apply to them.
+# Key columns are NOT NULL so that the primary key (which the triggers' upserts conflict on)
+# treats "no condition" as one value on both databases: 0 for an absent id, '' for an absent
+# text (api/store/queries/aggregates.py turns them back into NULL).
+
+
+class ClaimCell(SQLModel, table=True):
+    """How many claims bear on a target with one target-level direction ('' where the
+    intervention only binds or modulates it), per outcome, condition, organism, modality and
+    status: what evidence summaries and conflict questions count."""
+
+    __tablename__ = "claim_cell"
+    __table_args__ = {"sqlite_with_rowid": False}  # rows stored in key order: a target's are together
+
+    target_id: int = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=32)
+    outcome_id: int = Field(primary_key=True)
+    condition_id: int = Field(primary_key=True)
+    organism_id: int = Field(primary_key=True)
+    modality: str = Field(primary_key=True, max_length=32)
+    direction: str = Field(primary_key=True, max_length=16)
+    n: int = Field(nullable=False)
+
+
+class ClaimGroup(SQLModel, table=True):
+    """A conflict question's context group (api/store/queries/conflicts.py): the claims bearing
+    on a target with one target-level direction (never '') and the same context, per modality and
+    status, with their number and smallest claim id."""
+
+    __tablename__ = "claim_group"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    target_id: int = Field(primary_key=True)
+    outcome_id: int = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=32)
+    direction: str = Field(primary_key=True, max_length=16)
+    organism_id: int = Field(primary_key=True)
+    condition_id: int = Field(primary_key=True)
+    cohort_id: int = Field(primary_key=True)
+    sample_type: str = Field(primary_key=True, max_length=100)
+    evidence_type: str = Field(primary_key=True, max_length=32)
+    intervention_id: int = Field(primary_key=True)
+    modality: str = Field(primary_key=True, max_length=32)
+    n: int = Field(nullable=False)
+    first_id: int = Field(nullable=False)

@@ -61,6 +61,7 @@ from api.settings import PROJECT_ROOT, Settings
 from api.store.commands import sources as source_cmds
 from api.store.commands.users import create_user
 from api.store.db import Database
+from api.store.queries.aggregates import aggregate_differences
 from bench.generate import TARGET_COUNT
 from bench.http_load import tail
 from schema.enums import Role, SourceKind
@@ -327,6 +328,8 @@ async def test_server_killed_mid_mutations_restarts_whole(
     assert (await check_consistency(db)) == []
     cli = await run_cli(settings, "audit", "verify")  # the command an operator runs after a crash
     assert cli.returncode == 0 and "audit chain intact" in cli.stdout, cli.stdout + cli.stderr
+    cli = await run_cli(settings, "db", "check")  # and this one: the aggregates survived the kills
+    assert cli.returncode == 0 and "aggregates agree" in cli.stdout, cli.stdout + cli.stderr
     record_figures(
         "faults",
         "server_sigkill",
@@ -384,6 +387,9 @@ async def assert_whole_and_audited(db: Database, what: str) -> int:
     assert result.broken is None, f"{what}: the audit chain broke: {result.broken}"
     problems = await check_consistency(db)
     assert problems == [], f"{what}: {len(problems)} problems, e.g. {problems[:10]}"
+    async with db.read() as session:  # what `claimsdb db check` runs
+        differences = [d.describe() for d in await aggregate_differences(session)]
+    assert differences == [], f"{what}: the maintained aggregates differ from the claims: {differences}"
     return result.events
 
 

@@ -55,6 +55,7 @@ from api.app import create_app
 from api.graphql.ids import to_global_id
 from api.settings import Settings
 from api.store.db import Database
+from api.store.queries.aggregates import aggregate_differences
 from schema import tables
 from schema.enums import Role
 
@@ -295,6 +296,11 @@ async def world(settings: Settings, seeded_db: Database) -> AsyncIterator[World]
                     ids.append(edge["node"]["id"])
         Pools.ids, Pools.names, Pools.cursors = ids, await _real_names(seeded_db), cursors
         yield value
+    # Whatever the fuzzed mutations did, the maintained aggregates agree with the claims (what
+    # `claimsdb db check` runs).
+    async with seeded_db.read() as session:
+        differences = [d.describe() for d in await aggregate_differences(session)]
+    assert differences == [], f"the maintained aggregates differ from the claims: {differences}"
 
 
 # --- strategies --------------------------------------------------------------------------------

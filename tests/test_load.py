@@ -714,6 +714,9 @@ async def load_and_verify(
     cli = await run_cli(settings, "audit", "verify")
     assert cli.returncode == 0 and "audit chain intact" in cli.stdout, cli.stdout + cli.stderr
     phase("audit_verified")
+    cli = await run_cli(settings, "db", "check")  # every write kept the maintained aggregates
+    assert cli.returncode == 0 and "aggregates agree" in cli.stdout, cli.stdout + cli.stderr
+    phase("aggregates_checked")
     problems = check_ledger(ledger, await audit_events(db), PREFIX)
     assert problems == [], f"{len(problems)} problems, e.g. {problems[:10]}"
     problems = await check_consistency(db)

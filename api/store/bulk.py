@@ -65,6 +65,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.store import aggregate_triggers
 from api.store.audit import AuditChain
 from api.store.commands._common import require_role
 from api.store.db import Database, Writer
@@ -551,6 +552,11 @@ class _Deferred:
     On SQLite the full-text index is fed per chunk by one INSERT ... SELECT instead of by the
     per-row trigger on claim_search: FTS5 flushes its pending terms at the end of each statement,
     so a statement per row costs about five times as much.
+
+    Likewise, when claim_target is empty the maintained aggregates' triggers (two upserts per
+    claim and target, api/store/aggregate_triggers.py) are dropped and the aggregates counted in
+    one GROUP BY each at the end, then the triggers made again: the aggregates of an empty
+    claim_target are empty, so the count from all claims is exactly what the triggers would keep.
     """
 
     TABLES = ("source", "cohort", "claim", "evidence", "claim_target", "claim_search")
@@ -563,12 +569,18 @@ class _Deferred:
         self.indexes: list[str] = []  # CREATE INDEX statements of the dropped indexes
         self.foreign_keys: list[str] = []  # ALTER TABLE ... ADD CONSTRAINT, PostgreSQL
         self.trigger: str | None = None  # the FTS trigger's CREATE statement while it is dropped
+        self.aggregates_deferred = False  # the aggregate triggers are dropped until finish()
 
     async def begin(self, enabled: bool | None) -> None:
         if self.sqlite:
             await self._take_fts_trigger()
         if enabled is False:
             return
+        if await self._is_empty("claim_target"):
+            for table in aggregate_triggers.TABLES:
+                for statement in aggregate_triggers.drops(self._dialect, table):
+                    await self._execute(statement)
+            self.aggregates_deferred = True
         for table in self.TABLES:
             if enabled or await self._is_empty(table):
                 for name, create in await self._indexes(table):
@@ -586,6 +598,17 @@ class _Deferred:
         if self.trigger is not None:
             await self._execute(self.trigger)
             self.trigger = None
+        if self.aggregates_deferred:
+            for agg in aggregate_triggers.AGGREGATES:
+                await self._execute(aggregate_triggers.backfill(agg))
+            for table in aggregate_triggers.TABLES:
+                for statement in aggregate_triggers.triggers(self._dialect, table):
+                    await self._execute(statement)
+            self.aggregates_deferred = False
+
+    @property
+    def _dialect(self) -> str:
+        return "sqlite" if self.sqlite else "postgresql"
 
     async def _execute(self, statement: str) -> None:
         await self.session.execute(sa.text(statement))

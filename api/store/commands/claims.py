@@ -279,6 +279,9 @@ async def write_claim_targets(w: Writer, claim: Claim, *, new: bool = False) -> 
                 }
             )
     if rows:
+        # In target order: the aggregates' triggers (api/store/aggregate_triggers.py) then lock
+        # their rows in one order in every transaction, so two writers cannot deadlock on them.
+        rows.sort(key=lambda row: row["target_id"])
         await w.session.execute(_INSERT_CLAIM_TARGETS, rows)
 
 

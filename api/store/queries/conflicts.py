@@ -13,6 +13,7 @@ Everything starts from the *participating* claims: visible claims with a target-
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,12 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.store.queries.claims import opposing, resolve_filter_name, visible
+from api.store.queries.maintained import corrections, counted_statuses, none_if, retracted_source_ids
 from api.store.queries.pagination import Ordering, Page, PageArgumentError, PageRequest, SortKey, fetch_page
 from api.store.queries.standing import from_retracted_source
 from schema.conflicts import ConflictKind, opposing_pair_count
 from schema.enums import EffectDirection, Modality, VocabularyKind
 from schema.pair_search import ConditionsRelated, Group, GroupPair, first_group_pairs
-from schema.tables import Claim, ClaimTarget, ConditionLineage, claim_is_live
+from schema.tables import Claim, ClaimCell, ClaimGroup, ClaimTarget, ConditionLineage, claim_is_live
 from schema.visibility import ClaimVisibility
 
 _DIRECTIONS = [d.value for d in EffectDirection]
@@ -58,6 +60,8 @@ class Scope:
     # Only claims said with these modalities (sorted values), or all when None.
     modalities: tuple[str, ...] | None = None
     include_retracted: bool = False
+    # The sources a retraction reaches, when read (api.store.queries.maintained); None: unknown.
+    retracted_source_ids: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -92,6 +96,8 @@ class PairRow:
 
 async def resolve_scope(session: AsyncSession, spec: ConflictFilterSpec) -> Scope:
     found: dict[str, Any] = {"include_retracted": bool(spec.include_retracted)}
+    if not spec.include_retracted:
+        found["retracted_source_ids"] = await retracted_source_ids(session)
     if spec.modalities is not None:
         found["modalities"] = tuple(sorted({Modality(m).value for m in spec.modalities}))
     for key, kind, name in (
@@ -106,17 +112,15 @@ async def resolve_scope(session: AsyncSession, spec: ConflictFilterSpec) -> Scop
     return Scope(**found)
 
 
-def participating(
-    vis: ClaimVisibility,
+def _claim_rows(
+    seen: sa.ColumnElement[bool],
     scope: Scope,
     questions: Sequence[tuple[int, int]] | None = None,
     *,
-    materialized: bool = False,
-) -> sa.CTE:
-    """The claims taking part in conflicts, one row per (claim, target), with their context.
-
-    `materialized`: for a statement that aggregates all of them several times over (the questions
-    page: direction counts, and the (direction, organism, condition) groups twice), read once."""
+    weight: int = 1,
+) -> sa.Select:
+    """Live claims with a target-level direction that `seen` admits, narrowed by the scope, one
+    row per (claim, target), with their context and `weight` as `n` (what a row counts)."""
     statement = (
         sa.select(
             ClaimTarget.claim_id.label("claim_id"),
@@ -129,6 +133,7 @@ def participating(
             Claim.sample_type.label("sample_type"),
             Claim.evidence_type.label("evidence_type"),
             Claim.subject_intervention_id.label("intervention_id"),
+            sa.literal(weight).label("n"),
         )
         .join(Claim, Claim.id == ClaimTarget.claim_id)
         .where(
@@ -136,24 +141,10 @@ def participating(
             # Rejected and retracted claims stay visible to some, for the record, but no longer
             # say anything: they take no part in conflicts.
             claim_is_live(),
-            visible(vis),
+            seen,
         )
     )
-    if scope.modalities is not None:
-        statement = statement.where(Claim.modality.in_(scope.modalities) if scope.modalities else sa.false())
-    if not scope.include_retracted:
-        statement = statement.where(sa.not_(from_retracted_source(Claim.source_id)))
-    if scope.target_id is not None:
-        statement = statement.where(ClaimTarget.target_id == scope.target_id)
-    if scope.outcome_id is not None:
-        statement = statement.where(Claim.outcome_id == scope.outcome_id)
-    if scope.organism_id is not None:
-        statement = statement.where(Claim.organism_id == scope.organism_id)
-    if scope.condition_id is not None:
-        within = sa.select(ConditionLineage.descendant_id).where(
-            ConditionLineage.ancestor_id == scope.condition_id
-        )
-        statement = statement.where(Claim.condition_id.in_(within))
+    statement = statement.where(*_in_scope(scope, Claim, ClaimTarget.target_id))
     if questions is not None:
         statement = statement.where(sa.tuple_(ClaimTarget.target_id, Claim.outcome_id).in_(list(questions)))
     if scope.alongside_claim_id is not None:
@@ -161,6 +152,33 @@ def participating(
         targets = sa.select(ClaimTarget.target_id).where(ClaimTarget.claim_id == claim_id)
         outcome = sa.select(Claim.outcome_id).where(Claim.id == claim_id).scalar_subquery()
         statement = statement.where(ClaimTarget.target_id.in_(targets), Claim.outcome_id == outcome)
+    return statement
+
+
+def _in_scope(scope: Scope, table: Any, target: Any) -> list[sa.ColumnElement[bool]]:
+    """The scope's conditions over `table` (claim, or an aggregate: they name the columns alike)
+    and the `target` column."""
+    out: list[sa.ColumnElement[bool]] = []
+    if scope.modalities is not None:
+        out.append(table.modality.in_(scope.modalities) if scope.modalities else sa.false())
+    for column, wanted in (
+        (target, scope.target_id),
+        (table.outcome_id, scope.outcome_id),
+        (table.organism_id, scope.organism_id),
+    ):
+        if wanted is not None:
+            out.append(column == wanted)
+    if scope.condition_id is not None:
+        out.append(table.condition_id.in_(_within(scope.condition_id)))
+    return out
+
+
+def _within(condition_id: int) -> sa.Select:
+    """The condition and its descendants."""
+    return sa.select(ConditionLineage.descendant_id).where(ConditionLineage.ancestor_id == condition_id)
+
+
+def _cte(statement: sa.Select | sa.CompoundSelect, materialized: bool) -> sa.CTE:
     if materialized:
         # Inlined (NOT MATERIALIZED, below), PostgreSQL reads and joins the target's claims once
         # per reference: the questions page of a target with 200,000 claims took 3.1 s instead
@@ -170,6 +188,57 @@ def participating(
     # Referenced more than once, PostgreSQL would materialise it and lose the indexes under the
     # pair joins; inlined, each reference keeps its index lookups.
     return statement.cte("participating").prefix_with("NOT MATERIALIZED", dialect="postgresql")
+
+
+def participating(
+    vis: ClaimVisibility,
+    scope: Scope,
+    questions: Sequence[tuple[int, int]] | None = None,
+    *,
+    materialized: bool = False,
+) -> sa.CTE:
+    """The claims taking part in conflicts, one row per (claim, target), with their context.
+
+    `materialized`: for a statement that aggregates all of them several times over (the questions
+    page: direction counts, and the (direction, organism, condition) groups twice), read once."""
+    seen = visible(vis)
+    if not scope.include_retracted:
+        seen = sa.and_(seen, sa.not_(from_retracted_source(Claim.source_id)))
+    return _cte(_claim_rows(seen, scope, questions), materialized)
+
+
+# --- from the maintained aggregates ---------------------------------------------------------
+#
+# Questions (direction counts, DIRECT) need only (target, outcome, direction, organism,
+# condition): they are read from claim_cell, as the viewer sees it (api.store.queries.maintained),
+# in a few thousand rows for a target with 200,000 claims. Pairs start from the context groups
+# of claim_group.
+
+
+def _question_rows(vis: ClaimVisibility, scope: Scope, materialized: bool) -> sa.CTE:
+    """What the questions statement aggregates: (target, outcome, direction, organism,
+    condition, n) rows whose n add up to the participating claims of each combination."""
+    cell = ClaimCell
+    aggregated = sa.select(
+        cell.target_id,
+        cell.outcome_id,
+        cell.direction,
+        cell.organism_id,
+        none_if(cell.condition_id, 0, "condition_id"),
+        cell.n,
+    ).where(cell.status.in_(counted_statuses(vis, live_only=True)), cell.direction != "")
+    aggregated = aggregated.where(*_in_scope(scope, cell, cell.target_id))
+    parts: list[sa.Select] = [aggregated]
+    for seen, weight in _corrections(vis, scope):
+        rows = _claim_rows(seen, scope, weight=weight).subquery()
+        columns = ("target_id", "outcome_id", "direction", "organism_id", "condition_id", "n")
+        parts.append(sa.select(*[rows.c[c] for c in columns]))
+    return _cte(sa.union_all(*parts) if len(parts) > 1 else aggregated, materialized)
+
+
+def _corrections(vis: ClaimVisibility, scope: Scope) -> list[tuple[sa.ColumnElement[bool], int]]:
+    """The claims added to (weight 1) or taken from (-1) the aggregate rows the viewer sees."""
+    return corrections(vis, scope.include_retracted, scope.retracted_source_ids, live_only=True)
 
 
 def _conditions_related(x: Any, y: Any) -> sa.ColumnElement[bool]:
@@ -251,15 +320,16 @@ def _groups(p: sa.CTE) -> sa.Subquery:
 def _direct_groups(p: sa.CTE) -> sa.Subquery:
     """The distinct (direction, organism, condition) of each question: all a DIRECT kind needs."""
     columns = [p.c.target_id, p.c.outcome_id, p.c.direction, p.c.organism_id, p.c.condition_id]
-    return sa.select(*columns).group_by(*columns).subquery("direct_groups")
+    # Rows subtracted (retracted sources) may leave a combination with no claims.
+    return sa.select(*columns).group_by(*columns).having(sa.func.sum(p.c.n) > 0).subquery("direct_groups")
 
 
 def _questions_statement(
     vis: ClaimVisibility, scope: Scope, kinds: Sequence[ConflictKind] | None, count_only: bool = False
 ) -> sa.Subquery:
     # Aggregated three times (counts, and the direct groups on either side) unless only counted.
-    p = participating(vis, scope, materialized=not (count_only and kinds is None))
-    counts = {d: sa.func.sum(sa.case((p.c.direction == d, 1), else_=0)) for d in _DIRECTIONS}
+    p = _question_rows(vis, scope, materialized=not (count_only and kinds is None))
+    counts = {d: sa.func.sum(sa.case((p.c.direction == d, p.c.n), else_=0)) for d in _DIRECTIONS}
     up, down, none = counts["INCREASES"], counts["DECREASES"], counts["NO_EFFECT"]
     grouped = (
         sa.select(p.c.target_id, p.c.outcome_id, *[counts[d].label(f"n_{d.lower()}") for d in _DIRECTIONS])
@@ -332,10 +402,12 @@ async def question(
     session: AsyncSession, target_id: int, outcome_id: int, vis: ClaimVisibility
 ) -> Question | None:
     """One question, or None when (for this viewer) it holds no opposing claims."""
-    scope = Scope(target_id=target_id, outcome_id=outcome_id)
+    retracted = await retracted_source_ids(session)
+    scope = Scope(target_id=target_id, outcome_id=outcome_id, retracted_source_ids=retracted)
     questions = _questions_statement(vis, scope, None)
     row = (await session.execute(sa.select(questions))).first()
-    return _question(row, Scope()) if row is not None else None
+    found = Scope(retracted_source_ids=scope.retracted_source_ids)
+    return _question(row, found) if row is not None else None
 
 
 def _cursor_codec(name: str, width: int) -> Ordering:
@@ -388,18 +460,24 @@ async def pairs_pages(
 
     # 1. The first group pairs of each question at or after the cursor's group pair: the groups
     #    come from SQL, the search over their pairs runs here (schema.pair_search says why).
-    g = _groups(p)
+    pair_scope = replace(questions[0].scope, target_id=None, outcome_id=None)
+    fast = await _groups_are_maintained(session, vis, pair_scope, keys)
+    g = _maintained_groups(vis, pair_scope, keys) if fast else _groups(p)
     rows = (
         await session.execute(
-            sa.select(g.c.target_id, g.c.outcome_id, g.c.first_id, *[g.c[c] for c in _SIGNATURE])
+            sa.select(g.c.target_id, g.c.outcome_id, g.c.first_id, g.c.n, *[g.c[c] for c in _SIGNATURE])
         )
     ).all()
     by_question: dict[tuple[int, int], list[Group]] = {key: [] for key in keys}
+    signatures: dict[tuple[int, int, int], tuple[int, tuple[Any, ...]]] = {}  # fast: (n, signature)
     for r in rows:
         context = tuple(getattr(r, c) for c in _ASPECT_COLUMNS)
         by_question[(r.target_id, r.outcome_id)].append(
             Group(r.first_id, EffectDirection(r.direction), context)
         )
+        if fast:
+            signature = tuple(_plain(getattr(r, c)) for c in _SIGNATURE)
+            signatures[(r.target_id, r.outcome_id, r.first_id)] = (int(r.n), signature)
     related = await _condition_relation(session, rows)
     start = GroupPair(*cursor[:4]) if cursor is not None else None
     plans: dict[tuple[int, int], list[GroupPair]] = {
@@ -414,46 +492,15 @@ async def pairs_pages(
         (t, o, g) for (t, o), plan in plans.items() for gp_ in plan for g in (gp_.left_group, gp_.right_group)
     }
     ids: dict[tuple[int, int, int], list[int]] = {}
-    if needed:
-        members = sa.select(
-            p.c.claim_id,
-            p.c.target_id,
-            p.c.outcome_id,
-            sa.func.min(p.c.claim_id)
-            .over(partition_by=[p.c.target_id, p.c.outcome_id, *[getattr(p.c, c) for c in _SIGNATURE]])
-            .label("group_id"),
-        ).subquery("members")
-        in_needed = sa.tuple_(members.c.target_id, members.c.outcome_id, members.c.group_id).in_(
-            sorted(needed)
-        )
-
-        def first_of(extra: Any, label: str) -> sa.Select:
-            ranked = (
-                sa.select(
-                    members,
-                    sa.func.row_number()
-                    .over(
-                        partition_by=[members.c.target_id, members.c.outcome_id, members.c.group_id],
-                        order_by=members.c.claim_id,
-                    )
-                    .label("rn"),
-                )
-                .where(in_needed, extra)
-                .subquery(label)
-            )
-            return sa.select(
-                ranked.c.target_id, ranked.c.outcome_id, ranked.c.group_id, ranked.c.claim_id
-            ).where(ranked.c.rn <= size + 1)
-
-        parts = [first_of(sa.true(), "from_start")]
-        if cursor is not None:
-            parts.append(first_of(members.c.claim_id >= cursor[4], "from_left"))
-            parts.append(first_of(members.c.claim_id > cursor[5], "after_right"))
-        found = (await session.execute(sa.union(*parts))).all()
-        for t, o, g, claim_id in found:
-            ids.setdefault((t, o, g), []).append(claim_id)
-        for members_ in ids.values():
-            members_.sort()
+    if needed and fast:
+        needed = _reached(plans, {key: n for key, (n, _) in signatures.items()}, size, cursor)
+        # A group of one claim is its first claim: only larger groups are looked up.
+        ids = {key: [key[2]] for key in needed if signatures[key][0] == 1}
+        larger = {key: signatures[key][1] for key in needed if signatures[key][0] > 1}
+        if larger:
+            ids.update(await _members_by_signature(session, vis, larger))
+    elif needed:
+        ids = await _members_by_window(session, p, needed, size, cursor)
 
     # 3. Walk the group pairs in order, emitting claim pairs until the page is full.
     pages: dict[tuple[int, int], Page] = {}
@@ -499,6 +546,182 @@ async def pairs_pages(
             count=count,
         )
     return pages
+
+
+def _reached(
+    plans: dict[tuple[int, int], list[GroupPair]],
+    sizes: dict[tuple[int, int, int], int],
+    size: int,
+    cursor: Sequence[int] | None,
+) -> set[tuple[int, int, int]]:
+    """The groups whose claims a page can reach: the walk (step 3) stops once it has size + 1
+    pairs, and a group pair holds n_left * n_right of them, so the groups' sizes say where it
+    stops. (The cursor's own group pair may be spent: it counts as none, so this is a superset.)"""
+    reached: set[tuple[int, int, int]] = set()
+    for (t, o), plan in plans.items():
+        pairs = 0
+        for gp in plan:
+            left, right = (t, o, gp.left_group), (t, o, gp.right_group)
+            reached |= {left, right}
+            if cursor is None or tuple(cursor[:4]) != (gp.rank, gp.ndiff, gp.left_group, gp.right_group):
+                pairs += sizes[left] * sizes[right]
+            if pairs > size:
+                break
+    return reached
+
+
+async def _members_by_window(
+    session: AsyncSession,
+    p: sa.CTE,
+    needed: set[tuple[int, int, int]],
+    size: int,
+    cursor: Sequence[int] | None,
+) -> dict[tuple[int, int, int], list[int]]:
+    """The first size + 1 claim ids of each needed group (and, for the cursor's group pair, those
+    just after the cursor), naming each claim's group with a window over the questions' claims."""
+    members = sa.select(
+        p.c.claim_id,
+        p.c.target_id,
+        p.c.outcome_id,
+        sa.func.min(p.c.claim_id)
+        .over(partition_by=[p.c.target_id, p.c.outcome_id, *[getattr(p.c, c) for c in _SIGNATURE]])
+        .label("group_id"),
+    ).subquery("members")
+    in_needed = sa.tuple_(members.c.target_id, members.c.outcome_id, members.c.group_id).in_(sorted(needed))
+
+    def first_of(extra: Any, label: str) -> sa.Select:
+        ranked = (
+            sa.select(
+                members,
+                sa.func.row_number()
+                .over(
+                    partition_by=[members.c.target_id, members.c.outcome_id, members.c.group_id],
+                    order_by=members.c.claim_id,
+                )
+                .label("rn"),
+            )
+            .where(in_needed, extra)
+            .subquery(label)
+        )
+        return sa.select(ranked.c.target_id, ranked.c.outcome_id, ranked.c.group_id, ranked.c.claim_id).where(
+            ranked.c.rn <= size + 1
+        )
+
+    parts = [first_of(sa.true(), "from_start")]
+    if cursor is not None:
+        parts.append(first_of(members.c.claim_id >= cursor[4], "from_left"))
+        parts.append(first_of(members.c.claim_id > cursor[5], "after_right"))
+    ids: dict[tuple[int, int, int], list[int]] = {}
+    for t, o, g, claim_id in (await session.execute(sa.union(*parts))).all():
+        ids.setdefault((t, o, g), []).append(claim_id)
+    for found in ids.values():
+        found.sort()
+    return ids
+
+
+async def _groups_are_maintained(
+    session: AsyncSession, vis: ClaimVisibility, scope: Scope, keys: Sequence[tuple[int, int]]
+) -> bool:
+    """Whether the questions' context groups can be read from claim_group: unless a claim of a
+    retracted source takes part, whose leaving could change a group's smallest claim id."""
+    if scope.alongside_claim_id is not None:
+        return False
+    subtracted = [seen for seen, weight in _corrections(vis, scope) if weight < 0]
+    if not subtracted:
+        return True
+    return not await session.scalar(sa.select(sa.exists(_claim_rows(subtracted[0], scope, keys))))
+
+
+def _maintained_groups(vis: ClaimVisibility, scope: Scope, keys: Sequence[tuple[int, int]]) -> sa.Subquery:
+    """The questions' context groups as the viewer sees them (as _groups gives them): claim_group's
+    rows of the statuses they see, with their own unpublished claims added."""
+    g = ClaimGroup
+    aggregated = sa.select(
+        g.target_id,
+        g.outcome_id,
+        g.direction,
+        g.organism_id,
+        none_if(g.condition_id, 0, "condition_id"),
+        none_if(g.cohort_id, 0, "cohort_id"),
+        none_if(g.sample_type, "", "sample_type"),
+        g.evidence_type,
+        none_if(g.intervention_id, 0, "intervention_id"),
+        g.n,
+        g.first_id,
+    ).where(
+        g.status.in_(counted_statuses(vis, live_only=True)),
+        # Each column on its own too: SQLite searches the primary key by them, where the
+        # row-value IN alone made it scan every group (1 s for a target with 200 claims).
+        g.target_id.in_(sorted({t for t, _ in keys})),
+        g.outcome_id.in_(sorted({o for _, o in keys})),
+        sa.tuple_(g.target_id, g.outcome_id).in_(list(keys)),
+    )
+    aggregated = aggregated.where(*_in_scope(scope, g, g.target_id))
+    parts: list[sa.Select] = [aggregated]
+    # Only additions: _groups_are_maintained saw that no claim is subtracted.
+    for own, _ in [c for c in _corrections(vis, scope) if c[1] > 0]:
+        rows = _claim_rows(own, scope, keys).subquery()
+        parts.append(
+            sa.select(
+                rows.c.target_id,
+                rows.c.outcome_id,
+                *[rows.c[c] for c in _SIGNATURE],
+                rows.c.n,
+                rows.c.claim_id.label("first_id"),
+            )  # fmt: skip
+        )
+    u = (sa.union_all(*parts) if len(parts) > 1 else aggregated).subquery("maintained")
+    columns = [u.c.target_id, u.c.outcome_id, *[u.c[c] for c in _SIGNATURE]]
+    return (
+        sa.select(*columns, sa.func.sum(u.c.n).label("n"), sa.func.min(u.c.first_id).label("first_id"))
+        .group_by(*columns)
+        .subquery("groups")
+    )
+
+
+def _plain(value: Any) -> Any:
+    """An enum read from a typed column as the string an aggregate's column holds."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+async def _members_by_signature(
+    session: AsyncSession, vis: ClaimVisibility, groups: dict[tuple[int, int, int], tuple[Any, ...]]
+) -> dict[tuple[int, int, int], list[int]]:
+    """Every claim id of each group (its key: target, outcome, first claim id), found by the
+    group's signature through ix_claim_context: one index range per group, no other claim read.
+    (Visibility alone: no claim of these questions is subtracted, see _groups_are_maintained.)"""
+    parts = []
+    for (target_id, outcome_id, first_id), signature in groups.items():
+        context = dict(zip(_SIGNATURE, signature, strict=True))
+        columns = {
+            "direction": ClaimTarget.target_direction,
+            "organism_id": Claim.organism_id,
+            "condition_id": Claim.condition_id,
+            "cohort_id": Claim.cohort_id,
+            "sample_type": Claim.sample_type,
+            "evidence_type": Claim.evidence_type,
+            "intervention_id": Claim.subject_intervention_id,
+        }
+        same = [col.is_(None) if context[c] is None else col == context[c] for c, col in columns.items()]
+        parts.append(
+            sa.select(ClaimTarget.claim_id, sa.literal(first_id).label("group_id"), ClaimTarget.target_id)
+            .join(Claim, Claim.id == ClaimTarget.claim_id)
+            .where(
+                ClaimTarget.target_id == target_id,
+                Claim.outcome_id == outcome_id,
+                # No `claim.id >= first_id`: SQLite would then walk ix_claim_outcome_id by rowid.
+                *same,
+                claim_is_live(),
+                visible(vis),
+            )
+        )
+    ids: dict[tuple[int, int, int], list[int]] = {}
+    keys = {(t, first): (t, o, first) for t, o, first in groups}
+    for claim_id, group_id, target_id in (await session.execute(sa.union_all(*parts))).all():
+        ids.setdefault(keys[(target_id, group_id)], []).append(claim_id)
+    for found in ids.values():
+        found.sort()
+    return ids
 
 
 async def pairs_page(session: AsyncSession, q: Question, vis: ClaimVisibility, page: PageRequest) -> Page:

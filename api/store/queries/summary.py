@@ -3,14 +3,18 @@ and outcome, read at target level (an inhibitor's effect turned over, schema.bea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.store.queries.claims import ClaimFilterSpec, filter_conditions
+from api.store.queries.claims import ClaimFilterSpec, filter_conditions, resolve_filter_name
+from api.store.queries.maintained import corrections, counted_statuses, none_if, retracted_source_ids
 from api.store.queries.standing import from_retracted_source
-from schema.tables import Claim, ClaimTarget
+from schema.enums import VocabularyKind
+from schema.tables import Claim, ClaimCell, ClaimTarget, ConditionLineage
 from schema.visibility import ClaimVisibility
 
 
@@ -28,6 +32,8 @@ async def evidence_summary(
     """Cells of (condition, outcome, target-level direction) with counts, and the total number
     of matching claims bearing on the target. Claims whose intervention only binds or modulates
     the target have no target-level direction: they count in the total, in no cell."""
+    if _counted_in_cells(spec):
+        return await _summary_from_cells(session, target_id, spec, vis)
     where = await filter_conditions(session, spec, vis)
     if not spec.include_retracted:  # a retracted source's claims leave summaries
         where.append(sa.not_(from_retracted_source(Claim.source_id)))
@@ -57,10 +63,97 @@ async def evidence_summary(
             cells_sq.c.target_direction,
         )
     )
+    return _cells_and_total((await session.execute(statement)).all())
+
+
+# The filter fields claim_cell is keyed by: a summary filtered by these alone is read from it.
+_CELL_FIELDS = frozenset({"condition", "organism", "outcome", "modality", "status", "include_retracted"})
+
+
+def _counted_in_cells(spec: ClaimFilterSpec) -> bool:
+    return all(getattr(spec, f.name) is None for f in fields(spec) if f.name not in _CELL_FIELDS)
+
+
+async def _summary_from_cells(
+    session: AsyncSession, target_id: int, spec: ClaimFilterSpec, vis: ClaimVisibility
+) -> tuple[list[SummaryCell], int]:
+    """The summary from the maintained cells (a few hundred rows, whatever the target's claims):
+    the viewer's statuses, plus their own unpublished claims, less retracted sources' claims."""
+    ids: dict[str, int] = {}
+    for name, kind in (
+        ("condition", VocabularyKind.CONDITION),
+        ("organism", VocabularyKind.ORGANISM),
+        ("outcome", VocabularyKind.OUTCOME),
+    ):
+        if getattr(spec, name) is not None:
+            ids[name] = await resolve_filter_name(session, kind, getattr(spec, name), ("filter", name))
+    statuses = [s.value for s in spec.status] if spec.status is not None else None
+    modalities = [m.value for m in spec.modality] if spec.modality is not None else None
+
+    cell = ClaimCell
+    counted = counted_statuses(vis, live_only=False)
+    aggregated = sa.select(
+        none_if(cell.condition_id, 0, "condition_id"),
+        cell.outcome_id,
+        none_if(cell.direction, "", "direction"),
+        cell.n,
+    ).where(cell.target_id == target_id, cell.status.in_(counted))
+    claims = (
+        sa.select(
+            Claim.condition_id.label("condition_id"),
+            Claim.outcome_id.label("outcome_id"),
+            ClaimTarget.target_direction.label("direction"),
+        )
+        .join(ClaimTarget, ClaimTarget.claim_id == Claim.id)
+        .where(ClaimTarget.target_id == target_id)
+    )
+    aggregated = aggregated.where(*_narrowed(cell, ids, statuses, modalities))
+    claims = claims.where(*_narrowed(Claim, ids, statuses, modalities))
+
+    parts: list[sa.Select] = [aggregated]
+    retracted = await retracted_source_ids(session)
+    for seen, weight in corrections(vis, bool(spec.include_retracted), retracted, live_only=False):
+        parts.append(claims.add_columns(sa.literal(weight).label("n")).where(seen))
+    u = (sa.union_all(*parts) if len(parts) > 1 else aggregated).subquery("cells")
+    n = sa.func.sum(u.c.n)
+    statement = (
+        sa.select(u.c.condition_id, u.c.outcome_id, u.c.direction, n.label("n"))
+        .group_by(u.c.condition_id, u.c.outcome_id, u.c.direction)
+        .having(n > 0)
+        # The order of the claim-by-claim summary above (its comment says why).
+        .order_by(n.desc(), u.c.outcome_id, u.c.condition_id.asc().nulls_first(), u.c.direction)
+    )
+    return _cells_and_total((await session.execute(statement)).all())
+
+
+def _narrowed(
+    table: Any, ids: dict[str, int], statuses: list[str] | None, modalities: list[str] | None
+) -> list[sa.ColumnElement[bool]]:
+    """The filter's conditions over claim_cell or claim (both name these columns alike)."""
+    out = []
+    if "condition" in ids:
+        out.append(table.condition_id.in_(_within(ids["condition"])))
+    if "organism" in ids:
+        out.append(table.organism_id == ids["organism"])
+    if "outcome" in ids:
+        out.append(table.outcome_id == ids["outcome"])
+    if statuses is not None:
+        out.append(table.status.in_(statuses))
+    if modalities is not None:
+        out.append(table.modality.in_(modalities))
+    return out
+
+
+def _within(condition_id: int) -> sa.Select:
+    lineage = ConditionLineage
+    return sa.select(lineage.descendant_id).where(lineage.ancestor_id == condition_id)
+
+
+def _cells_and_total(rows: Sequence[Any]) -> tuple[list[SummaryCell], int]:
     cells: list[SummaryCell] = []
     total = 0
-    for condition_id, outcome_id, direction, n in (await session.execute(statement)).all():
-        total += n
+    for condition_id, outcome_id, direction, n in rows:
+        total += int(n)
         if direction is not None:
-            cells.append(SummaryCell(condition_id, outcome_id, direction, n))
+            cells.append(SummaryCell(condition_id, outcome_id, direction, int(n)))
     return cells, total

@@ -1,0 +1,71 @@
+"""maintained aggregates for conflicts and evidence summaries
+
+Two tables counting claim_target ⋈ claim (schema.tables.ClaimCell, ClaimGroup), kept by
+triggers on claim and claim_target (api/store/aggregate_triggers.py) in the transaction of every
+write, and filled from the existing claims on upgrade; and an index on claim by context, through which
+conflict pairs find a context group's claims.
+
+Revision ID: 0008
+Revises: 0006
+Create Date: 2026-12-03 13:20:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from alembic import op
+from api.store import aggregate_triggers as triggers
+
+revision: str = "0008"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+# A context group's claims are found through this index (schema.tables.Claim).
+CONTEXT_COLUMNS = (
+    "outcome_id", "organism_id", "condition_id", "cohort_id", "sample_type", "evidence_type",
+    "subject_intervention_id",
+)  # fmt: skip
+# The text key columns' lengths, as in schema.tables (the claim columns they copy).
+_LENGTHS = {"modality": 32, "direction": 16, "status": 32, "sample_type": 100, "evidence_type": 32}
+
+
+def _key(name: str) -> sa.Column:
+    kind = sa.String(length=_LENGTHS[name]) if name in _LENGTHS else sa.Integer()
+    return sa.Column(name, kind, nullable=False, autoincrement=False)
+
+
+def upgrade() -> None:
+    for agg in triggers.AGGREGATES:
+        names = [name for name, _ in agg.keys]
+        extra = [sa.Column("first_id", sa.Integer(), nullable=False)] if agg.first_id else []
+        op.create_table(
+            agg.table,
+            *[_key(name) for name in names],
+            sa.Column("n", sa.Integer(), nullable=False),
+            *extra,
+            sa.PrimaryKeyConstraint(*names, name=op.f(f"pk_{agg.table}")),
+            # SQLite stores the rows in key order: a target's rows of one status are read together.
+            sqlite_with_rowid=False,
+        )
+    op.create_index("ix_claim_context", "claim", list(CONTEXT_COLUMNS), unique=False)
+    dialect = op.get_bind().dialect.name
+    for agg in triggers.AGGREGATES:
+        op.execute(triggers.backfill(agg))
+    for table in triggers.TABLES:
+        for statement in triggers.triggers(dialect, table):
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    for table in triggers.TABLES:
+        for statement in triggers.drops(dialect, table):
+            op.execute(statement)
+    for agg in triggers.AGGREGATES:
+        op.drop_table(agg.table)
+    op.drop_index("ix_claim_context", table_name="claim")
