@@ -581,12 +581,18 @@ def export(
         raise _fail("--format parquet needs --out PATH (Parquet cannot be streamed to a terminal or pipe)")
     statuses = [ClaimStatus(s.value.upper()) for s in status] if status else [ClaimStatus.ACCEPTED]
 
-    async def go(db: Database) -> int:
-        with output_file(out_path) as file:
-            async with db.snapshot() as session:
-                return await WRITERS[chosen](claim_records(session, statuses), file)
+    async def go(db: Database) -> int | None:
+        try:
+            with output_file(out_path) as file:
+                async with db.snapshot() as session:
+                    return await WRITERS[chosen](claim_records(session, statuses), file)
+        except BrokenPipeError:
+            return None
 
     count = run(lambda: _with_db(go))
+    if count is None:  # the reader went away (`| head`): what it read was all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return
     if out_path is not None:
         out.print(f"exported {_counted(count, 'claim')} to {out_path}")
 
