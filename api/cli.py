@@ -27,6 +27,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from api.importing import ImportRefused
 from api.releases.directory import ReleaseError
 from api.settings import Settings, SettingsError
 from api.store import migrations
@@ -196,7 +197,7 @@ def run(fn: Callable[[], T]) -> T:
         raise _fail(str(exc)) from None
     except SeedError as exc:
         raise _fail(f"seeds: {exc}") from None
-    except ReleaseError as exc:
+    except (ReleaseError, ImportRefused) as exc:
         raise _fail(str(exc)) from None
     except StoreError as exc:
         raise _fail(str(exc)) from None
@@ -597,14 +598,111 @@ def export(
         raise _fail("--format parquet needs --out PATH (Parquet cannot be streamed to a terminal or pipe)")
     statuses = [ClaimStatus(s.value.upper()) for s in status] if status else [ClaimStatus.ACCEPTED]
 
-    async def go(db: Database) -> int:
-        with output_file(out_path) as file:
-            async with db.snapshot() as session:
-                return await WRITERS[chosen](claim_records(session, statuses), file)
+    async def go(db: Database) -> int | None:
+        try:
+            with output_file(out_path) as file:
+                async with db.snapshot() as session:
+                    return await WRITERS[chosen](claim_records(session, statuses), file)
+        except BrokenPipeError:
+            return None
 
     count = run(lambda: _with_db(go))
+    if count is None:  # the reader went away (`| head`): what it read was all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return
     if out_path is not None:
         out.print(f"exported {_counted(count, 'claim')} to {out_path}")
+
+
+ImportFormat = Enum("ImportFormat", {f: f for f in ("jsonl", "csv", "tsv")}, type=str)  # type: ignore[misc]
+
+
+@app.command("import", cls=Command)
+def import_(
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="JSON Lines (.jsonl), CSV or TSV files.")
+    ],
+    user: Annotated[
+        str, typer.Option("--user", metavar="NAME", help="The curator the claims are entered as.")
+    ],
+    submit: Annotated[
+        bool, typer.Option("--submit", help="Enter the claims SUBMITTED for review (default: DRAFT).")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every record; write nothing.")] = False,
+    keep_going: Annotated[
+        bool,
+        typer.Option("--keep-going", help="Keep the valid records when some are rejected (exit 1 still)."),
+    ] = False,
+    rejects_path: Annotated[
+        Path | None,
+        typer.Option("--rejects", metavar="PATH", help="Also write every reject here, as JSON Lines."),
+    ] = None,
+    format: Annotated[
+        ImportFormat | None,  # type: ignore[valid-type]
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            case_sensitive=False,
+            help="jsonl, csv or tsv (default: from the file name).",
+        ),
+    ] = None,  # fmt: skip
+) -> None:
+    """Enter claim records (docs/records.md) as DRAFT or SUBMITTED claims, never ACCEPTED: checked
+    by the same rules as createClaim, audited, repeats of existing claims counted and skipped.
+    All or nothing unless --keep-going; every reject is reported with file, line, field and code."""
+    from api.importing import Reject, import_files
+
+    rejects_file = rejects_path.open("wb") if rejects_path is not None else None
+
+    def report(reject: Reject) -> None:
+        err.print(escape(str(reject)), highlight=False, soft_wrap=True)
+        if rejects_file is not None:
+            rejects_file.write(reject.as_json())
+
+    chosen = None if format is None else (format.value if isinstance(format, Enum) else str(format))
+    try:
+        options = {"submit": submit, "dry_run": dry_run, "keep_going": keep_going, "given_format": chosen}
+        summary = run(
+            lambda: _with_db(
+                lambda db: _import_with_progress(db, import_files, files, user, report, **options)
+            )
+        )
+    finally:
+        if rejects_file is not None:
+            rejects_file.close()
+    status = summary.status.value
+    if summary.committed:
+        outcome = f"imported {_counted(summary.inserted, 'claim')} as {status}"
+    elif dry_run:
+        outcome = (
+            f"dry run: {_counted(summary.inserted, 'claim')} would be imported as {status}; nothing written"
+        )
+    else:
+        kept = _counted(summary.inserted, "valid claim")
+        outcome = f"nothing written ({kept} not imported; --keep-going keeps them)"
+    line = (
+        f"{outcome}; {_counted(summary.duplicates, 'duplicate')} of existing claims skipped; "
+        f"{summary.rejected} of {_counted(summary.records, 'record')} rejected"
+    )
+    out.print(line, highlight=False, soft_wrap=True)
+    if summary.rejected:
+        raise typer.Exit(1)
+
+
+async def _import_with_progress(
+    db: Database, import_files: Any, files: list[Path], user: str, report: Any, **options: Any
+) -> Any:
+    """A progress bar on a terminal (rich); nothing but the summary line otherwise."""
+    if not out.is_terminal:
+        return await import_files(db, user, files, on_reject=report, **options)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} records"),
+                  TimeElapsedColumn(), console=err, transient=True) as bar:  # fmt: skip
+        task = bar.add_task("importing", total=None)
+        return await import_files(
+            db, user, files, on_reject=report, progress=lambda n: bar.advance(task, n), **options
+        )
 
 
 release_app = _typer("Versioned data releases: create, verify, load.")

@@ -108,6 +108,7 @@ class Options:
     command: str = ""
     log: Callable[[str], None] = lambda _message: None
     progress: Callable[[int, int], None] | None = None
+    data_paths: list[str] = field(default_factory=list)  # I1, E1 (bench/data_paths.py)
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -252,6 +253,12 @@ async def run_database(spec: DatabaseSpec, options: Options) -> tuple[dict[str, 
                         spec, options, schema, db, scenario, rare, curators, counter
                     )
                     row["rare"] = {k: rare_row[k] for k in ("median_ms", "p99_ms", "runs", "sql_statements")}
+        if options.data_paths:
+            from bench.data_paths import measure_data_paths
+
+            info["data_paths"] = await measure_data_paths(
+                db, options.data_paths, options.claims, options.log_dir / f"data-paths-{spec.name}", log
+            )
         if options.http:
             async with serve(spec.settings, options.log_dir, SERVER_ENV) as server:
                 for row, scenario in zip(results, options.scenarios, strict=True):
@@ -606,6 +613,13 @@ def format_table(document: dict[str, Any]) -> Any:
             f"{http[1]['p50_ms']:.2f}" if 1 in http and http[1]["p50_ms"] else "-",
             rps or "-", f"{row['ratio_to_peer']:.1f}" if row["ratio_to_peer"] else "-",
         )  # fmt: skip
+    for database, info in document["databases"].items():
+        for name, path in (info.get("data_paths") or {}).items():
+            table.add_row(
+                database, f"{name} ({path['claims']:,} claims)", f"{path['seconds'] * 1000:.0f}", "-",
+                f"{path['baseline']['seconds'] * 1000:.0f}", f"{path['ratio_to_baseline']:.1f}", "-",
+                f"RSS +{path['rss_growth_kib']:,}", f"{path['claims_per_s']:,}/s", "-", "-",
+            )  # fmt: skip
     return table
 
 
@@ -631,12 +645,19 @@ def command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from bench.data_paths import DATA_PATHS
     from bench.http_load import ServerError
     from bench.scenarios import select
 
     err = Console(stderr=True)
+    names = [n.strip().upper() for n in (scenarios or "").split(",") if n.strip()]
+    data_paths = [n for n in DATA_PATHS if not names or n in names]
     try:
-        chosen = select(scenarios)
+        chosen = (
+            []
+            if names and not set(names) - set(DATA_PATHS)
+            else select(",".join(n for n in names if n not in DATA_PATHS) or None)
+        )
     except ValueError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         return 1
@@ -650,7 +671,7 @@ def command(
         http_requests=http_requests, http_seconds=http_seconds, peer=peer, workers=workers,
         workers_rounds=workers_rounds, log_dir=folder,
         command=f"claimsdb {argv}".strip(),
-        log=lambda m: err.print(m, highlight=False, soft_wrap=True, markup=False),
+        log=lambda m: err.print(m, highlight=False, soft_wrap=True, markup=False), data_paths=data_paths,
     )  # fmt: skip
 
     async def main() -> dict[str, Any]:

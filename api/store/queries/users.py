@@ -32,3 +32,14 @@ async def actor_for_token(session: AsyncSession, token: str, now: datetime | Non
     if row is None or not same_hash(row.token_hash, digest):
         return None
     return Actor(row.id, row.name, row.role)
+
+
+async def actor_by_name(session: AsyncSession, name: str) -> Actor | None:
+    """The active user called `name`, as an actor (a command line acting for a curator); None
+    when there is no such user or they were deactivated."""
+    row = (
+        await session.execute(
+            sa.select(User.id, User.name, User.role).where(User.name == name, User.active.is_(True))
+        )
+    ).first()
+    return None if row is None else Actor(row.id, row.name, row.role)
