@@ -468,16 +468,22 @@ async def pairs_pages(
             sa.select(g.c.target_id, g.c.outcome_id, g.c.first_id, g.c.n, *[g.c[c] for c in _SIGNATURE])
         )
     ).all()
+    # A hot question has tens of thousands of groups: rows are read by position, each direction
+    # is made an enum once, and a group's signature is built only for the groups a page reaches.
     by_question: dict[tuple[int, int], list[Group]] = {key: [] for key in keys}
-    signatures: dict[tuple[int, int, int], tuple[int, tuple[Any, ...]]] = {}  # fast: (n, signature)
+    sizes: dict[tuple[int, int, int], int] = {}  # fast path: (target, outcome, first id) -> n
+    values_of: dict[tuple[int, int, int], tuple[Any, ...]] = {}  # ... -> the row's values
+    direction_of: dict[Any, EffectDirection] = {}
     for r in rows:
-        context = tuple(getattr(r, c) for c in _ASPECT_COLUMNS)
-        by_question[(r.target_id, r.outcome_id)].append(
-            Group(r.first_id, EffectDirection(r.direction), context)
-        )
+        values = tuple(r)
+        target_id, outcome_id, first_id, n, direction = values[:5]
+        member = direction_of.get(direction)
+        if member is None:
+            member = direction_of[direction] = EffectDirection(direction)
+        by_question[(target_id, outcome_id)].append(Group(first_id, member, values[5:]))
         if fast:
-            signature = tuple(_plain(getattr(r, c)) for c in _SIGNATURE)
-            signatures[(r.target_id, r.outcome_id, r.first_id)] = (int(r.n), signature)
+            sizes[(target_id, outcome_id, first_id)] = int(n)
+            values_of[(target_id, outcome_id, first_id)] = values
     related = await _condition_relation(session, rows)
     start = GroupPair(*cursor[:4]) if cursor is not None else None
     plans: dict[tuple[int, int], list[GroupPair]] = {
@@ -493,10 +499,11 @@ async def pairs_pages(
     }
     ids: dict[tuple[int, int, int], list[int]] = {}
     if needed and fast:
-        needed = _reached(plans, {key: n for key, (n, _) in signatures.items()}, size, cursor)
-        # A group of one claim is its first claim: only larger groups are looked up.
-        ids = {key: [key[2]] for key in needed if signatures[key][0] == 1}
-        larger = {key: signatures[key][1] for key in needed if signatures[key][0] > 1}
+        needed = _reached(plans, sizes, size, cursor)
+        # A group of one claim is its first claim: only larger groups are looked up, by their
+        # signature (direction and context, as the aggregate's columns hold them).
+        ids = {key: [key[2]] for key in needed if sizes[key] == 1}
+        larger = {key: tuple(_plain(v) for v in values_of[key][4:]) for key in needed if sizes[key] > 1}
         if larger:
             ids.update(await _members_by_signature(session, vis, larger))
     elif needed:
