@@ -579,7 +579,7 @@ class Flag(SQLModel, table=True):
 # Keyed by status (and modality) so visibility and the modality filter still apply to them.
 # Key columns are NOT NULL so that the primary key (which the triggers' upserts conflict on)
 # treats "no condition" as one value on both databases: 0 for an absent id, '' for an absent
-# text (api/store/queries/aggregates.py turns them back into NULL).
+# text (api/store/queries/maintained.py, none_if, turns them back into NULL).
 
 
 class ClaimCell(SQLModel, table=True):
