@@ -38,6 +38,7 @@ from api.graphql.context import build_context
 from api.settings import Settings
 from api.store.db import Database
 from bench.scenarios import CLAIM_PAGE  # the benchmark's Q1/Q5: what is measured must compile
+from bench.scenarios import SUMMARY as Q3_SUMMARY  # and its Q3
 from schema.enums import EffectDirection, EvidenceType, Modality, Role, SourceKind
 from schema.users import Actor
 
@@ -446,6 +447,10 @@ async def test_errors_are_the_resolvers_own(world: World, seeded_db: Database, s
         ("{ __schema { queryType { name } } }", "root field __schema"),
         ('{ __type(name: "Claim") { name } }', "root field __type"),
         ("{ __typename }", "nothing to compile"),
+        (
+            '{ evidenceSummary(target: "IL-6R") { cells { count claims { totalCount } } } }',
+            "field EvidenceCell.claims",
+        ),
     ],
 )
 async def test_unsupported_selections_fall_back_whole(
@@ -453,6 +458,48 @@ async def test_unsupported_selections_fall_back_whole(
 ) -> None:
     result = await fell_back(seeded_db, settings, query, actor=world.reviewer, because=because)
     assert result.data is not None and not result.errors, (query, result.errors)
+
+
+SUMMARY = """
+query Summary($target: String!, $filter: ClaimFilter) {
+  __typename
+  evidenceSummary(target: $target, filter: $filter) {
+    __typename total
+    target { id symbol aliases __typename }
+    cells { __typename direction count condition { id name parent { name } } outcome { id name } }
+    again: cells { count outcome { kind } conditionAgain: condition { xrefs } }
+  }
+  s2: evidenceSummary(target: "MIF") { total cells { count } }
+}
+"""
+
+
+async def test_evidence_summaries_are_compiled(world: World, seeded_db: Database, settings: Settings) -> None:
+    """A summary's thousands of cells are what made Q3 slow through the resolvers; compiled, the
+    cells come from the resolver's own read and each distinct object's document is built once.
+    Aliases selecting the same object differently, filters, and unknown names (no target, no
+    cells) answer as the resolvers do (execute compares the bytes)."""
+    db = seeded_db
+    data = await compiled(db, settings, SUMMARY, {"target": HOT})
+    summary = data["evidenceSummary"]
+    assert summary["target"]["symbol"] == HOT and summary["cells"], summary
+    assert sum(c["count"] for c in summary["cells"]) <= summary["total"]
+    assert {c["outcome"]["kind"] for c in summary["again"]}
+    for variables in (
+        {"target": "HGNC:6019"},  # a CURIE
+        {"target": HOT, "filter": {"organism": "Homo sapiens"}},
+        {"target": HOT, "filter": {"status": ["ACCEPTED", "DRAFT"], "modality": ["HEDGED"]}},
+        {"target": HOT, "filter": {"text": "interleukin"}},  # not from the maintained cells
+    ):
+        await compiled(db, settings, SUMMARY, variables, actor=world.reviewer)
+    nothing = await compiled(db, settings, SUMMARY, {"target": "no such target"})
+    assert nothing["evidenceSummary"] == {
+        "__typename": "EvidenceSummary", "total": 0, "target": None, "cells": [], "again": []
+    }  # fmt: skip
+    with count_statements(db) as log:
+        await compiled(db, settings, Q3_SUMMARY, {"target": HOT})
+    # The target's id, the retracted sources, the cells; the target, conditions and outcomes.
+    assert len(log.statements) <= 7, log.statements
 
 
 async def test_every_declared_relation_field_is_compiled(

@@ -18,7 +18,6 @@ from api.graphql.types.common import (
     Node,
     page_request,
     paged,
-    read_error,
     to_connection,
 )
 from api.graphql.types.conflicts import Conflict, ConflictFilter, load_conflict, resolve_conflicts
@@ -30,12 +29,10 @@ from api.graphql.types.releases import Release, resolve_release, resolve_release
 from api.graphql.types.revisions import ReviewItem, ReviewQueueFilter, resolve_review_queue
 from api.graphql.types.search import SearchHit, resolve_search
 from api.graphql.types.sources import Source, User
-from api.graphql.types.summary import EvidenceSummary
+from api.graphql.types.summary import EvidenceSummary, read_summary
 from api.graphql.types.vocabulary import Condition, Intervention, Organism, Outcome, Target
-from api.store.errors import StoreError
 from api.store.queries.audit import AuditFilterSpec
 from api.store.queries.conflicts import ConflictFilterSpec
-from api.store.queries.summary import evidence_summary
 from api.store.queries.vocabulary import source_by_identifier, sources_page, vocabulary_page
 from api.store.resolve import lookup_id
 from schema.enums import Role, VocabularyKind
@@ -259,19 +256,8 @@ class Query:
     async def evidence_summary(
         self, info: GraphQLInfo, target: str, filter: ClaimFilter | None = None
     ) -> EvidenceSummary:
-        ctx = info.context
-        target_id = await _find(info, VocabularyKind.TARGET, target)
-        if target_id is None:
+        found = await read_summary(info.context, target, filter)
+        if found is None:
             return EvidenceSummary(target=None, cells=[], total=0)
-        spec = filter.to_spec() if filter else None
-        from api.store.queries.claims import ClaimFilterSpec
-
-        async with ctx.db.read() as session:
-            try:
-                cells, total = await evidence_summary(
-                    session, target_id, spec or ClaimFilterSpec(), ctx.visibility
-                )
-            except StoreError as exc:
-                raise read_error(exc) from None
-        target_row = await ctx.loaders.target.load(target_id)
-        return await EvidenceSummary.of(info, Target.from_row(target_row), cells, total, filter)
+        target_row = await info.context.loaders.target.load(found.target_id)
+        return await EvidenceSummary.of(info, Target.from_row(target_row), found.cells, found.total, filter)

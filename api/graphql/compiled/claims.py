@@ -20,7 +20,7 @@ from api.graphql.compiled.objects import compile_object, entity_of
 from api.graphql.compiled.selection import Selection, Unsupported
 from api.graphql.compiled.values import Fix, Fixer, fixer
 from api.graphql.context import Context
-from api.graphql.internals import FieldDetailsList, convert_field_arguments
+from api.graphql.internals import FieldDetailsList
 from api.graphql.types.claims import claim_list_arguments
 from api.store.queries.claims import claim_list
 from api.store.queries.documents import DocumentPage, Documents, Shape, claim_documents
@@ -71,13 +71,8 @@ def plan_claims(
     selection: Selection, schema: Any, field_def: GraphQLField, details: FieldDetailsList
 ) -> ClaimsPlan:
     """Plan one `claims` root field (`schema`: the Strawberry schema, for argument conversion)."""
-    raw = selection.arguments(field_def, details)
-    # The resolver's own argument conversion (input objects to ClaimFilter / ClaimOrder, enums).
-    kwargs = convert_field_arguments(schema, field_def, raw)
     expected = {"filter", "order_by", "first", "after", "last", "before"}
-    if not set(kwargs) <= expected:
-        raise Unsupported(f"claims arguments {sorted(set(kwargs) - expected)}")
-    plan = ClaimsPlan({name: kwargs.get(name) for name in sorted(expected)})
+    plan = ClaimsPlan(selection.resolver_arguments(schema, field_def, details, expected))
 
     connection = get_named_type(field_def.type)
     if not isinstance(connection, GraphQLObjectType):

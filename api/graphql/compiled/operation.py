@@ -12,6 +12,7 @@ from typing import Any
 
 from api.graphql.compiled.claims import plan_claims
 from api.graphql.compiled.selection import Selection, Unsupported
+from api.graphql.compiled.summary import plan_summary
 from api.graphql.context import Context
 from api.graphql.internals import strawberry_definition
 from api.graphql.types.fields import SOURCE, ClaimListing
@@ -40,6 +41,9 @@ def plan_operation(selection: Selection, schema: Any) -> OperationPlan:
             fields.append((key, _constant(query_type.name)))
         elif name in query_type.fields and isinstance(_source(query_type.fields[name]), ClaimListing):
             fields.append((key, plan_claims(selection, schema, query_type.fields[name], details).run))
+            compiled = True
+        elif name == "evidenceSummary":
+            fields.append((key, plan_summary(selection, schema, query_type.fields[name], details).run))
             compiled = True
         else:
             raise Unsupported(f"root field {name}")

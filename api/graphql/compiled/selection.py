@@ -20,6 +20,7 @@ from api.graphql.internals import (
     GroupedFieldSet,
     collect_fields,
     collect_subfields,
+    convert_field_arguments,
     get_argument_values,
 )
 
@@ -71,6 +72,17 @@ class Selection:
         """The field's coerced arguments (validation made every merged node agree on them)."""
         self._no_fragment_variables(details)
         return get_argument_values(field, details[0].node, self.variables)
+
+    def resolver_arguments(
+        self, schema: Any, field: GraphQLField, details: FieldDetailsList, expected: set[str]
+    ) -> dict[str, Any]:
+        """The arguments as the field's resolver takes them (`schema`: the Strawberry schema,
+        whose conversion turns input objects into their classes and enums into members); only
+        the `expected` ones, each present (None when not given)."""
+        converted = convert_field_arguments(schema, field, self.arguments(field, details))
+        if not set(converted) <= expected:
+            raise Unsupported(f"{details[0].node.name.value} arguments {sorted(set(converted) - expected)}")
+        return {name: converted.get(name) for name in sorted(expected)}
 
     def require_plain(self, details: FieldDetailsList) -> None:
         """A field the compiled path builds takes no arguments."""

@@ -3,21 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from api.graphql.inputs import ClaimFilter
-from api.graphql.types.common import Connection, GraphQLInfo
+from api.graphql.context import Context
+from api.graphql.inputs import ClaimFilter, vocabulary_reference
+from api.graphql.types.common import Connection, GraphQLInfo, read_error
 from api.graphql.types.enums import EffectDirection
 from api.graphql.types.vocabulary import Condition, Outcome, Target
-from api.store.queries.claims import ClaimScope
-from api.store.queries.summary import SummaryCell
+from api.store.errors import StoreError
+from api.store.queries.claims import ClaimFilterSpec, ClaimScope
+from api.store.queries.summary import SummaryCell, evidence_summary
+from api.store.resolve import lookup_id
+from schema.enums import VocabularyKind
 
 if TYPE_CHECKING:
     from api.graphql.types.claims import Claim
 
 ClaimRef = Annotated["Claim", strawberry.lazy("api.graphql.types.claims")]
+
+
+@dataclass(frozen=True)
+class SummaryRows:
+    target_id: int
+    cells: list[SummaryCell]
+    total: int
+
+
+async def read_summary(context: Context, target: str, filter: ClaimFilter | None) -> SummaryRows | None:
+    """The summary's cells and total for a target named by symbol, alias or CURIE (None when no
+    target has that name), in one read: Query.evidenceSummary and its compiled form
+    (api/graphql/compiled/summary.py) both answer from this."""
+    kind = VocabularyKind.TARGET
+    async with context.db.read() as session:
+        target_id = await lookup_id(session, kind, vocabulary_reference(kind, target))
+        if target_id is None:
+            return None
+        spec = filter.to_spec() if filter else ClaimFilterSpec()
+        try:
+            cells, total = await evidence_summary(session, target_id, spec, context.visibility)
+        except StoreError as exc:
+            raise read_error(exc) from None
+    return SummaryRows(target_id, cells, total)
 
 
 async def _cell_claims(

@@ -320,10 +320,11 @@ class _JsonBuilder:
 
 @dataclass(frozen=True)
 class _DocumentsSql:
-    """What a statement over the page needs to build the documents: the claim alias, the joins
-    (alias, ON clause) to add after it, and one text expression per shape."""
+    """What a statement over the page needs to build the documents: the alias of the rows'
+    table (named c), the joins (alias, ON clause) to add after it, and one text expression per
+    shape."""
 
-    claim: Any
+    row: Any
     joins: list[tuple[Any, Any]]
     expressions: list[Any]
     sqlite: bool
@@ -345,14 +346,18 @@ def _documents(dialect: Any, shapes: tuple[Shape, ...]) -> _DocumentsSql:
 
 
 def _make_documents(dialect: Any, shapes: tuple[Shape, ...]) -> _DocumentsSql:
+    """`shapes` are all of one entity (claims for a page, a vocabulary's rows for a summary)."""
     builder = _JsonBuilder(dialect.name)
-    claim = relations.entity("claim").table.alias("c")
-    documents = [builder.text(builder.object(shape, claim, joinable=True)) for shape in shapes]
-    source = claim
+    entities = {shape.entity for shape in shapes}
+    if len(entities) != 1:
+        raise UnsupportedShape(f"documents of one entity at a time, not {sorted(entities)}")
+    row = relations.entity(entities.pop()).table.alias("c")
+    documents = [builder.text(builder.object(shape, row, joinable=True)) for shape in shapes]
+    source = row
     for alias, on in builder.joins:
         source = source.outerjoin(alias, on)
     return _DocumentsSql(
-        claim, builder.joins, [_as_text(dialect, d, source) for d in documents], builder.sqlite
+        row, builder.joins, [_as_text(dialect, d, source) for d in documents], builder.sqlite
     )
 
 
@@ -425,7 +430,7 @@ async def claim_documents(
     if request.size:
         sql = documents.sql(session.bind.dialect)
         columns = list(page.c)
-        source = page.join(sql.claim, sql.claim.c.id == columns[-1])
+        source = page.join(sql.row, sql.row.c.id == columns[-1])
         for alias, on in sql.joins:
             source = source.outerjoin(alias, on)
         statement = (
@@ -455,3 +460,23 @@ async def claim_documents(
     decoded = [tuple(documents) for documents in orjson.loads("[" + texts + "]")]
     keys = [row[:width] for row in fetched.rows]
     return DocumentPage(decoded, keys, fetched, claims.ordering, total)
+
+
+async def object_documents(session: AsyncSession, documents: Documents, ids: Sequence[int]) -> dict[int, Any]:
+    """The decoded document (of the one shape `documents` holds) of each row of its entity whose
+    id is in `ids`, by id: objects shown beside a claim page or a summary (a summary's
+    conditions and outcomes), built as the claim documents build them."""
+    if len(documents.shapes) != 1:
+        raise UnsupportedShape("one shape per object_documents")
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    sql = documents.sql(session.bind.dialect)
+    source: Any = sql.row
+    for alias, on in sql.joins:
+        source = source.outerjoin(alias, on)
+    statement = sa.select(sql.row.c.id, *sql.expressions).select_from(source).where(sql.row.c.id.in_(wanted))
+    connection = await session.connection()
+    rows = (await connection.execute(statement)).all()
+    decoded = orjson.loads("[" + ",".join(row[1] for row in rows) + "]")
+    return {row[0]: document for row, document in zip(rows, decoded, strict=True)}
