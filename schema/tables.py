@@ -574,7 +574,7 @@ class Flag(SQLModel, table=True):
 #
 # Counts of claim_target ⋈ claim rows that conflicts and evidence summaries would otherwise read
 # claim by claim (a hot target has 200,000 claims). Written only by database triggers
-# (api/store/aggregate_triggers.py, migration 0008) in the transaction of the write that changes
+# (api/store/aggregate_triggers.py, migrations 0008 and 0009) in the transaction of the write that changes
 # them, so no write path can forget them; `claimsdb db check` recomputes them from the claims.
 # Keyed by status (and modality) so visibility and the modality filter still apply to them.
 # Key columns are NOT NULL so that the primary key (which the triggers' upserts conflict on)
@@ -596,6 +596,21 @@ class ClaimCell(SQLModel, table=True):
     condition_id: int = Field(primary_key=True)
     organism_id: int = Field(primary_key=True)
     modality: str = Field(primary_key=True, max_length=32)
+    direction: str = Field(primary_key=True, max_length=16)
+    n: int = Field(nullable=False)
+
+
+class ClaimSummary(SQLModel, table=True):
+    """claim_cell without its organism and modality: an evidence summary's own cells, per status
+    (api/store/queries/summary.py reads it when the summary is filtered by neither)."""
+
+    __tablename__ = "claim_summary"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    target_id: int = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=32)
+    outcome_id: int = Field(primary_key=True)
+    condition_id: int = Field(primary_key=True)
     direction: str = Field(primary_key=True, max_length=16)
     n: int = Field(nullable=False)
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-
 from alembic import op
 from api.store import aggregate_triggers as triggers
 
@@ -30,34 +28,19 @@ CONTEXT_COLUMNS = (
     "outcome_id", "organism_id", "condition_id", "cohort_id", "sample_type", "evidence_type",
     "subject_intervention_id",
 )  # fmt: skip
-# The text key columns' lengths, as in schema.tables (the claim columns they copy).
-_LENGTHS = {"modality": 32, "direction": 16, "status": 32, "sample_type": 100, "evidence_type": 32}
-
-
-def _key(name: str) -> sa.Column:
-    kind = sa.String(length=_LENGTHS[name]) if name in _LENGTHS else sa.Integer()
-    return sa.Column(name, kind, nullable=False, autoincrement=False)
+# This revision's aggregates (a later one adds to triggers.AGGREGATES).
+AGGREGATES = (triggers.CELLS, triggers.GROUPS)
 
 
 def upgrade() -> None:
-    for agg in triggers.AGGREGATES:
-        names = [name for name, _ in agg.keys]
-        extra = [sa.Column("first_id", sa.Integer(), nullable=False)] if agg.first_id else []
-        op.create_table(
-            agg.table,
-            *[_key(name) for name in names],
-            sa.Column("n", sa.Integer(), nullable=False),
-            *extra,
-            sa.PrimaryKeyConstraint(*names, name=op.f(f"pk_{agg.table}")),
-            # SQLite stores the rows in key order: a target's rows of one status are read together.
-            sqlite_with_rowid=False,
-        )
+    for agg in AGGREGATES:
+        triggers.create_table(op, agg)
     op.create_index("ix_claim_context", "claim", list(CONTEXT_COLUMNS), unique=False)
     dialect = op.get_bind().dialect.name
-    for agg in triggers.AGGREGATES:
+    for agg in AGGREGATES:
         op.execute(triggers.backfill(agg))
     for table in triggers.TABLES:
-        for statement in triggers.triggers(dialect, table):
+        for statement in triggers.triggers(dialect, table, AGGREGATES):
             op.execute(statement)
 
 
@@ -66,6 +49,6 @@ def downgrade() -> None:
     for table in triggers.TABLES:
         for statement in triggers.drops(dialect, table):
             op.execute(statement)
-    for agg in triggers.AGGREGATES:
+    for agg in AGGREGATES:
         op.drop_table(agg.table)
     op.drop_index("ix_claim_context", table_name="claim")

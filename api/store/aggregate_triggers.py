@@ -14,13 +14,17 @@ A group's smallest claim id is kept too: min() on the way in; when the claim lea
 its smallest, the next one is found among the group's claims (an indexed walk of the target's
 claim_target rows from that id on; it happens only to a group's oldest claim).
 
-Made by migration 0008; kept here because a later migration that rebuilds claim or claim_target
-on SQLite (batch mode copies the table, without its triggers) must make them again.
+Made by migrations 0008 (cells, groups) and 0009 (summary cells); kept here because a later
+migration that rebuilds claim or claim_target on SQLite (batch mode copies the table, without its
+triggers) must make them again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,38 @@ GROUPS = Aggregate(
     only="{ct}.target_direction IS NOT NULL",
     first_id=True,
 )
-AGGREGATES = (CELLS, GROUPS)
+# The evidence summary's own grain (what a summary without organism or modality filters counts):
+# a hot target's cells in a few thousand rows, read in key order without regrouping claim_cell's
+# several organisms and modalities per cell (made by migration 0009).
+SUMMARY = Aggregate("claim_summary", (_TARGET, _STATUS, _OUTCOME, _CONDITION, _DIRECTION))
+AGGREGATES = (CELLS, GROUPS, SUMMARY)
+
+# The text key columns' lengths, as in schema.tables (the claim columns they copy).
+_LENGTHS = {"modality": 32, "direction": 16, "status": 32, "sample_type": 100, "evidence_type": 32}
+
+
+def table_columns(agg: Aggregate) -> list[sa.Column]:
+    """The aggregate table's columns as its migration creates them (schema.tables declares the
+    same): the key, NOT NULL, then n and first_id."""
+    keys = [
+        sa.Column(name, sa.String(_LENGTHS[name]) if name in _LENGTHS else sa.Integer(), nullable=False,
+                  autoincrement=False)
+        for name, _ in agg.keys
+    ]  # fmt: skip
+    extra = [sa.Column("first_id", sa.Integer(), nullable=False)] if agg.first_id else []
+    return [*keys, sa.Column("n", sa.Integer(), nullable=False), *extra]
+
+
+def create_table(operations: Any, agg: Aggregate) -> None:
+    """Create the aggregate's table (`operations`: alembic's op, in a migration)."""
+    operations.create_table(
+        agg.table,
+        *table_columns(agg),
+        sa.PrimaryKeyConstraint(*[name for name, _ in agg.keys], name=operations.f(f"pk_{agg.table}")),
+        # SQLite stores the rows in key order: a target's rows of one status are read together.
+        sqlite_with_rowid=False,
+    )
+
 
 # The claim columns some key reads: an UPDATE of another column moves nothing.
 CLAIM_KEY_COLUMNS = (
@@ -172,10 +207,10 @@ def _claim_rows(row: str) -> Rows:
     return Rows("ct", row, "claim_target ct", f"ct.claim_id = {row}.id")
 
 
-def _statements(dialect: str) -> dict[str, list[str]]:
+def _statements(dialect: str, aggregates: tuple[Aggregate, ...]) -> dict[str, list[str]]:
     """Per event, the statements its trigger runs, in order."""
     out: dict[str, list[str]] = {"ct_insert": [], "ct_delete": [], "ct_update": [], "claim_update": []}
-    for agg in AGGREGATES:
+    for agg in aggregates:
         out["ct_insert"].append(add(agg, _target_row("NEW"), dialect))
         out["ct_delete"].extend(subtract(agg, _target_row("OLD")))
         out["ct_update"].extend([*subtract(agg, _target_row("OLD")), add(agg, _target_row("NEW"), dialect)])
@@ -200,9 +235,9 @@ _TRIGGERS = [
 TABLES = ("claim", "claim_target")
 
 
-def sqlite_triggers(table: str) -> list[str]:
+def sqlite_triggers(table: str, aggregates: tuple[Aggregate, ...] = AGGREGATES) -> list[str]:
     """CREATE TRIGGER statements of one table (SQLite)."""
-    statements = _statements("sqlite")
+    statements = _statements("sqlite", aggregates)
     out = []
     for name, event, on, watched, key in _TRIGGERS:
         if on != table:
@@ -219,9 +254,9 @@ def sqlite_drops(table: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {name}" for name, _, on, _, _ in _TRIGGERS if on == table]
 
 
-def postgresql_triggers(table: str) -> list[str]:
+def postgresql_triggers(table: str, aggregates: tuple[Aggregate, ...] = AGGREGATES) -> list[str]:
     """The trigger functions and triggers of one table (PostgreSQL)."""
-    statements = _statements("postgresql")
+    statements = _statements("postgresql", aggregates)
     out = []
     for name, event, on, watched, key in _TRIGGERS:
         if on != table:
@@ -247,8 +282,11 @@ def postgresql_drops(table: str) -> list[str]:
     return out
 
 
-def triggers(dialect: str, table: str) -> list[str]:
-    return sqlite_triggers(table) if dialect == "sqlite" else postgresql_triggers(table)
+def triggers(dialect: str, table: str, aggregates: tuple[Aggregate, ...] = AGGREGATES) -> list[str]:
+    """`aggregates`: the ones to keep (a migration names those of its own revision)."""
+    if dialect == "sqlite":
+        return sqlite_triggers(table, aggregates)
+    return postgresql_triggers(table, aggregates)
 
 
 def drops(dialect: str, table: str) -> list[str]:
