@@ -615,13 +615,33 @@ class ClaimSummary(SQLModel, table=True):
     n: int = Field(nullable=False)
 
 
+class ClaimQuestion(SQLModel, table=True):
+    """A conflict question's direction counts (never '': only claims with a target-level
+    direction), per status and modality (api/store/queries/conflicts.py counts questions here)."""
+
+    __tablename__ = "claim_question"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    target_id: int = Field(primary_key=True)
+    outcome_id: int = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=32)
+    modality: str = Field(primary_key=True, max_length=32)
+    direction: str = Field(primary_key=True, max_length=16)
+    n: int = Field(nullable=False)
+
+
 class ClaimGroup(SQLModel, table=True):
     """A conflict question's context group (api/store/queries/conflicts.py): the claims bearing
     on a target with one target-level direction (never '') and the same context, per modality and
     status, with their number and smallest claim id."""
 
     __tablename__ = "claim_group"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (
+        # A question's groups in the order of their first claims: the first DIRECT pairs of a
+        # question are found by walking it (api/store/queries/conflicts.py, _first_direct_pairs).
+        sa.Index("ix_claim_group_first", "target_id", "outcome_id", "status", "first_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     target_id: int = Field(primary_key=True)
     outcome_id: int = Field(primary_key=True)

@@ -25,7 +25,7 @@ from conflict_helpers import (
     via,
 )
 
-from schema.enums import EvidenceType
+from schema.enums import EvidenceType, Modality
 
 
 def _sort_key(pair: dict[str, Any]) -> tuple[int, int, int, int]:
@@ -341,3 +341,64 @@ async def test_an_empty_kind_list_matches_no_conflict(db, settings) -> None:
     assert data["conflicts"] == {"totalCount": 0, "nodes": []}, (
         f"kind: [] should match nothing, like ClaimFilter's lists; got {data['conflicts']}"
     )
+
+
+async def test_the_first_direct_pairs_by_index_equal_the_full_search(db, settings, monkeypatch) -> None:
+    """conflicts._first_direct_pairs answers a question whose first pairs are DIRECT with no
+    difference by walking its groups by first claim; every page it answers (first pages, pages
+    after a cursor, with modality and organism filters, whole lists of conflicts) must equal the
+    full group search's, pair for pair. Random claims in a few contexts, so that the first level
+    sometimes fills a page and sometimes does not (then the search takes over)."""
+    import random
+
+    from api.store.queries import conflicts as store
+
+    world = await build_world(db)
+    draw = random.Random(20261203)
+    contexts: list[dict[str, Any]] = [
+        {"condition": "MS"},
+        {"condition": "RRMS", "organism": "mouse"},
+        {"condition": "MS", "sample_type": "CSF"},
+        {"condition": "SPMS", "evidence_type": EvidenceType.CASE_REPORT},
+    ]
+    specs, fingerprints = [], set()
+    for n in range(30):
+        index = draw.randrange(len(contexts))
+        modality = draw.choice([Modality.ASSERTED, Modality.ASSERTED, Modality.HEDGED])
+        direction = draw.choice([INC, DEC, NONE, INC, DEC])
+        outcome = "disease activity" if n % 3 else "CSF level"
+        source = world.dois[n % len(world.dois)]
+        # A source says each finding once (modality is not part of what makes it the same).
+        if (source, index, direction, outcome) not in fingerprints:
+            fingerprints.add((source, index, direction, outcome))
+            specs.append(
+                about("PDE4", direction, outcome=outcome, modality=modality, source=source, **contexts[index])
+            )
+    await create_claims(db, world, specs)
+
+    calls: list[bool] = []
+    original = store._first_direct_pairs
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        found = await original(*args, **kwargs)
+        calls.append(bool(found and found.plans))
+        return found
+
+    async def nothing(*_args: Any, **_kwargs: Any) -> None:
+        return None
+
+    filters = [{"target": "PDE4"}, {"target": "PDE4", "modality": ["ASSERTED"]}, {"organism": "mouse"}]
+    for filter in filters:
+        monkeypatch.setattr(store, "_first_direct_pairs", counted)
+        fast_conflicts = await all_conflicts(db, settings, filter, page=2)
+        fast = {c["id"]: [await all_pairs(db, settings, c["id"], page=size) for size in (2, 7)]
+                for c in fast_conflicts}  # fmt: skip
+        monkeypatch.setattr(store, "_first_direct_pairs", nothing)
+        assert await all_conflicts(db, settings, filter, page=2) == fast_conflicts, filter
+        for conflict_id, pages in fast.items():
+            searched = await all_pairs(db, settings, conflict_id, page=100)
+            for paged in pages:
+                assert [pair_ids(p) for p in paged] == [pair_ids(p) for p in searched], filter
+                assert paged == searched, filter
+    assert any(calls), "the data should let the first level fill some pages"
+    assert not all(calls), "and leave others to the search"

@@ -1,10 +1,16 @@
-"""maintained summary cells: the evidence summary's own grain
+"""maintained summary cells and question counts; context groups by first claim
 
 claim_summary (schema.tables.ClaimSummary) counts claim_target ⋈ claim by target, status,
 outcome, condition and target-level direction, kept by the same triggers as claim_cell and
 claim_group (api/store/aggregate_triggers.py, which now describe three aggregates) and filled
 from the existing claims. An evidence summary filtered by neither organism nor modality reads
 it: a hot target's summary in as many rows as its cells, in key order.
+
+claim_question (schema.tables.ClaimQuestion) counts them by target, outcome, status, modality
+and direction: a target's conflict questions, counted without reading claim_cell's rows.
+
+And an index on claim_group by first claim (ix_claim_group_first), through which a question's
+first DIRECT conflict pairs are found without reading every context group of the question.
 
 Revision ID: 0009
 Revises: 0008
@@ -25,7 +31,8 @@ depends_on: str | Sequence[str] | None = None
 
 # The aggregates kept before and after this revision.
 BEFORE = (triggers.CELLS, triggers.GROUPS)
-AFTER = (*BEFORE, triggers.SUMMARY)
+NEW = (triggers.SUMMARY, triggers.QUESTIONS)
+AFTER = (*BEFORE, *NEW)
 
 
 def _replace_triggers(aggregates: tuple[triggers.Aggregate, ...]) -> None:
@@ -36,11 +43,15 @@ def _replace_triggers(aggregates: tuple[triggers.Aggregate, ...]) -> None:
 
 
 def upgrade() -> None:
-    triggers.create_table(op, triggers.SUMMARY)
-    op.execute(triggers.backfill(triggers.SUMMARY))
+    for agg in NEW:
+        triggers.create_table(op, agg)
+        op.execute(triggers.backfill(agg))
     _replace_triggers(AFTER)
+    op.create_index("ix_claim_group_first", "claim_group", ["target_id", "outcome_id", "status", "first_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_claim_group_first", table_name="claim_group")
     _replace_triggers(BEFORE)
-    op.drop_table(triggers.SUMMARY.table)
+    for agg in NEW:
+        op.drop_table(agg.table)

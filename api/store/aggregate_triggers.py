@@ -14,7 +14,7 @@ A group's smallest claim id is kept too: min() on the way in; when the claim lea
 its smallest, the next one is found among the group's claims (an indexed walk of the target's
 claim_target rows from that id on; it happens only to a group's oldest claim).
 
-Made by migrations 0008 (cells, groups) and 0009 (summary cells); kept here because a later
+Made by migrations 0008 (cells, groups) and 0009 (summary cells, question counts); kept here because a later
 migration that rebuilds claim or claim_target on SQLite (batch mode copies the table, without its
 triggers) must make them again.
 """
@@ -71,7 +71,14 @@ GROUPS = Aggregate(
 # a hot target's cells in a few thousand rows, read in key order without regrouping claim_cell's
 # several organisms and modalities per cell (made by migration 0009).
 SUMMARY = Aggregate("claim_summary", (_TARGET, _STATUS, _OUTCOME, _CONDITION, _DIRECTION))
-AGGREGATES = (CELLS, GROUPS, SUMMARY)
+# A conflict question's direction counts (per status and modality): the questions of a target
+# counted in a dozen rows each instead of claim_cell's hundreds (migration 0009).
+QUESTIONS = Aggregate(
+    "claim_question",
+    (_TARGET, _OUTCOME, _STATUS, _MODALITY, _DIRECTION),
+    only="{ct}.target_direction IS NOT NULL",
+)
+AGGREGATES = (CELLS, GROUPS, SUMMARY, QUESTIONS)
 
 # The text key columns' lengths, as in schema.tables (the claim columns they copy).
 _LENGTHS = {"modality": 32, "direction": 16, "status": 32, "sample_type": 100, "evidence_type": 32}

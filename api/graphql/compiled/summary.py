@@ -69,7 +69,7 @@ class SummaryPlan:
         """Plan the object field `details` select on `parent`; its position in `objects`."""
         name = details[0].node.name.value
         shape, fix = compile_object(selection, _object(parent.fields[name].type, name), details)
-        self.objects.append(_Objects(name, Documents([shape]), fixer(fix) if fix else None))
+        self.objects.append(_Objects(name, Documents([shape], shape.entity), fixer(fix) if fix else None))
         return len(self.objects) - 1
 
     async def run(self, context: Context) -> dict[str, Any]:

@@ -14,13 +14,15 @@ Everything starts from the *participating* claims: visible claims with a target-
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.caches import NamedCache
 from api.store.queries.claims import opposing, resolve_filter_name, visible
 from api.store.queries.maintained import corrections, counted_statuses, none_if, retracted_source_ids
 from api.store.queries.pagination import Ordering, Page, PageArgumentError, PageRequest, SortKey, fetch_page
@@ -28,7 +30,15 @@ from api.store.queries.standing import from_retracted_source
 from schema.conflicts import ConflictKind, opposing_pair_count
 from schema.enums import EffectDirection, Modality, VocabularyKind
 from schema.pair_search import ConditionsRelated, Group, GroupPair, first_group_pairs
-from schema.tables import Claim, ClaimCell, ClaimGroup, ClaimTarget, ConditionLineage, claim_is_live
+from schema.tables import (
+    Claim,
+    ClaimCell,
+    ClaimGroup,
+    ClaimQuestion,
+    ClaimTarget,
+    ConditionLineage,
+    claim_is_live,
+)
 from schema.visibility import ClaimVisibility
 
 _DIRECTIONS = [d.value for d in EffectDirection]
@@ -325,34 +335,113 @@ def _direct_groups(p: sa.CTE) -> sa.Subquery:
 
 
 def _questions_statement(
-    vis: ClaimVisibility, scope: Scope, kinds: Sequence[ConflictKind] | None, count_only: bool = False
+    vis: ClaimVisibility,
+    scope: Scope,
+    kinds: Sequence[ConflictKind] | None,
+    count_only: bool = False,
+    by_question: bool = False,
 ) -> sa.Subquery:
+    """`by_question`: count from claim_question and decide DIRECT per question listed (see
+    _questions_by_question: only where no claim is added or subtracted for this viewer and the
+    scope names no organism or condition)."""
+    if by_question:
+        return _questions_by_question(vis, scope, kinds, count_only)
     # Aggregated three times (counts, and the direct groups on either side) unless only counted.
     p = _question_rows(vis, scope, materialized=not (count_only and kinds is None))
+    return _with_kinds(_question_counts(p), _direct_exists_in(p), kinds, count_only)
+
+
+def _question_counts(p: Any) -> sa.Subquery:
+    """The questions among `p`'s (target, outcome, direction, n) rows: those holding opposing
+    directions, with their direction counts."""
     counts = {d: sa.func.sum(sa.case((p.c.direction == d, p.c.n), else_=0)) for d in _DIRECTIONS}
     up, down, none = counts["INCREASES"], counts["DECREASES"], counts["NO_EFFECT"]
-    grouped = (
+    return (
         sa.select(p.c.target_id, p.c.outcome_id, *[counts[d].label(f"n_{d.lower()}") for d in _DIRECTIONS])
         .group_by(p.c.target_id, p.c.outcome_id)
         .having(sa.or_(sa.and_(up > 0, down > 0), sa.and_(none > 0, up + down > 0)))
         .subquery("grouped")
     )
-    # DIRECT when some opposing pair shares the organism and a related condition. That needs
-    # only (direction, organism, condition), so it is decided on those few coarse groups, not on
-    # the context groups (which, with a cohort per study, are nearly as many as the claims).
+
+
+# Whether the question of a (grouped) row of questions is DIRECT.
+DirectExists = Callable[[Any], sa.Exists]
+
+
+def _direct_exists_in(p: sa.CTE) -> DirectExists:
+    """DIRECT when some opposing pair shares the organism and a related condition. That needs
+    only (direction, organism, condition), so it is decided on those few coarse groups of `p`,
+    not on the context groups (which, with a cohort per study, are nearly as many as the claims)."""
     g = _direct_groups(p)
     a, b = g.alias("ga"), g.alias("gb")
-    direct_exists = sa.exists(
-        sa.select(sa.literal(1))
-        .select_from(a)
-        .join(b, sa.and_(b.c.target_id == a.c.target_id, b.c.outcome_id == a.c.outcome_id))
-        .where(
-            a.c.target_id == grouped.c.target_id,
-            a.c.outcome_id == grouped.c.outcome_id,
-            opposing(a.c.direction, b.c.direction),
-            _direct(a, b),
+
+    def exists(grouped: Any) -> sa.Exists:
+        return sa.exists(
+            sa.select(sa.literal(1))
+            .select_from(a)
+            .join(b, sa.and_(b.c.target_id == a.c.target_id, b.c.outcome_id == a.c.outcome_id))
+            .where(
+                a.c.target_id == grouped.c.target_id,
+                a.c.outcome_id == grouped.c.outcome_id,
+                opposing(a.c.direction, b.c.direction),
+                _direct(a, b),
+            )
         )
-    )
+
+    return exists
+
+
+def _questions_by_question(
+    vis: ClaimVisibility, scope: Scope, kinds: Sequence[ConflictKind] | None, count_only: bool
+) -> sa.Subquery:
+    """The questions counted from claim_question (a dozen rows per question, in (target, outcome)
+    order, so a page of questions reads only its own and the ones before it), each question's
+    DIRECT decided by an EXISTS over its own claim_cell rows, evaluated for the questions listed:
+    a hot target's questions no longer aggregate all its cells. For a scope without organism or
+    condition and a viewer for whom no claim is added or subtracted (the caller checks)."""
+    q = ClaimQuestion
+    statuses = counted_statuses(vis, live_only=True)
+    rows = sa.select(q.target_id, q.outcome_id, q.direction, q.n).where(q.status.in_(statuses))
+    # The scope's target, outcome and modalities (claim_question keeps no organism or condition).
+    narrowed = [
+        column == wanted
+        for column, wanted in ((q.target_id, scope.target_id), (q.outcome_id, scope.outcome_id))
+        if wanted is not None
+    ]
+    if scope.modalities is not None:
+        narrowed.append(q.modality.in_(scope.modalities) if scope.modalities else sa.false())
+    rows = rows.where(*narrowed).subquery("question_rows")
+    cell = ClaimCell
+
+    def exists(grouped: Any) -> sa.Exists:
+        a, b = cell.__table__.alias("ca"), cell.__table__.alias("cb")
+        same = [b.c[c] == a.c[c] for c in ("target_id", "outcome_id", "organism_id")]
+        return sa.exists(
+            sa.select(sa.literal(1))
+            .select_from(a)
+            .join(b, sa.and_(*same, b.c.status.in_(statuses), *_in_scope(scope, b.c, b.c.target_id)))
+            .where(
+                a.c.target_id == grouped.c.target_id,
+                a.c.outcome_id == grouped.c.outcome_id,
+                a.c.status.in_(statuses),
+                *_in_scope(scope, a.c, a.c.target_id),
+                opposing(a.c.direction, b.c.direction),
+                # 0 stands for no condition (schema.tables); the lineage relates real ones.
+                sa.or_(
+                    sa.and_(a.c.condition_id == 0, b.c.condition_id == 0),
+                    _conditions_related(a.c.condition_id, b.c.condition_id),
+                ),
+            )
+        )
+
+    return _with_kinds(_question_counts(rows), exists, kinds, count_only)
+
+
+def _with_kinds(
+    grouped: sa.Subquery, direct_of: DirectExists, kinds: Sequence[ConflictKind] | None, count_only: bool
+) -> sa.Subquery:
+    """The questions with their kind (`direct`), narrowed to `kinds`."""
+    direct_exists = direct_of(grouped)
     if count_only and kinds is None:
         # Counting questions needs no kind: leave the EXISTS out (not every planner drops an
         # unused subquery column).
@@ -380,12 +469,18 @@ async def questions_page(
     session_factory: Any,
 ) -> Page:
     scope = await resolve_scope(session, spec)
-    questions = _questions_statement(vis, scope, spec.kinds)
+    by_question = (
+        scope.organism_id is None
+        and scope.condition_id is None
+        and scope.alongside_claim_id is None
+        and not await _corrected(session, vis, scope, None)
+    )
+    questions = _questions_statement(vis, scope, spec.kinds, by_question=by_question)
     ordering = Ordering(
         "conflicts", [SortKey(questions.c.target_id, "int"), SortKey(questions.c.outcome_id, "int")]
     )
 
-    counted = _questions_statement(vis, scope, spec.kinds, count_only=True)
+    counted = _questions_statement(vis, scope, spec.kinds, count_only=True, by_question=by_question)
 
     async def count() -> int:
         async with session_factory() as s:
@@ -458,39 +553,47 @@ async def pairs_pages(
     keys = [(q.target_id, q.outcome_id) for q in questions]
     p = participating(vis, replace(questions[0].scope, target_id=None, outcome_id=None), keys)
 
-    # 1. The first group pairs of each question at or after the cursor's group pair: the groups
-    #    come from SQL, the search over their pairs runs here (schema.pair_search says why).
+    # 1. The first group pairs of each question at or after the cursor's group pair. Where the
+    #    first DIRECT pairs of equal context fill the page, they are found by index
+    #    (_first_direct_pairs); for the other questions the groups come from SQL and the search
+    #    over their pairs runs here (schema.pair_search says why).
     pair_scope = replace(questions[0].scope, target_id=None, outcome_id=None)
     fast = await _groups_are_maintained(session, vis, pair_scope, keys)
-    g = _maintained_groups(vis, pair_scope, keys) if fast else _groups(p)
-    rows = (
-        await session.execute(
-            sa.select(g.c.target_id, g.c.outcome_id, g.c.first_id, g.c.n, *[g.c[c] for c in _SIGNATURE])
-        )
-    ).all()
-    # A hot question has tens of thousands of groups: rows are read by position, each direction
-    # is made an enum once, and a group's signature is built only for the groups a page reaches.
-    by_question: dict[tuple[int, int], list[Group]] = {key: [] for key in keys}
+    start = GroupPair(*cursor[:4]) if cursor is not None else None
+    plans: dict[tuple[int, int], list[GroupPair]] = {}
+    rows: list[tuple[Any, ...]] = []
+    if fast and (start is None or (start.rank, start.ndiff) == (0, 0)):
+        direct = await _first_direct_pairs(session, vis, pair_scope, keys, size, start)
+        if direct is not None:
+            plans, rows = direct.plans, direct.rows
+    searched = [key for key in keys if key not in plans]
+    if searched:
+        g = _maintained_groups(vis, pair_scope, searched) if fast else _groups(p)
+        columns = [g.c.target_id, g.c.outcome_id, g.c.first_id, g.c.n, *[g.c[c] for c in _SIGNATURE]]
+        # On the connection: plain rows, without the ORM's per-row loading (a hot question has
+        # tens of thousands of groups).
+        found = list((await (await session.connection()).execute(sa.select(*columns))).all())
+        # Read by position, each direction made an enum once, a group's signature built only
+        # for the groups a page reaches.
+        by_question: dict[tuple[int, int], list[Group]] = {key: [] for key in searched}
+        direction_of: dict[Any, EffectDirection] = {}
+        for r in found:
+            values = tuple(r)
+            member = direction_of.get(values[4])
+            if member is None:
+                member = direction_of[values[4]] = EffectDirection(values[4])
+            by_question[(values[0], values[1])].append(Group(values[2], member, values[5:]))
+        related = await _condition_relation(session, found)
+        for key, groups in by_question.items():
+            # size + 2: the cursor's own group pair may be spent; every other yields at least a pair.
+            plans[key] = first_group_pairs(groups, related, size + 2, start)
+        rows += found
     sizes: dict[tuple[int, int, int], int] = {}  # fast path: (target, outcome, first id) -> n
     values_of: dict[tuple[int, int, int], tuple[Any, ...]] = {}  # ... -> the row's values
-    direction_of: dict[Any, EffectDirection] = {}
-    for r in rows:
-        values = tuple(r)
-        target_id, outcome_id, first_id, n, direction = values[:5]
-        member = direction_of.get(direction)
-        if member is None:
-            member = direction_of[direction] = EffectDirection(direction)
-        by_question[(target_id, outcome_id)].append(Group(first_id, member, values[5:]))
-        if fast:
-            sizes[(target_id, outcome_id, first_id)] = int(n)
-            values_of[(target_id, outcome_id, first_id)] = values
-    related = await _condition_relation(session, rows)
-    start = GroupPair(*cursor[:4]) if cursor is not None else None
-    plans: dict[tuple[int, int], list[GroupPair]] = {
-        # size + 2: the cursor's own group pair may be spent; every other one yields at least a pair.
-        key: first_group_pairs(groups, related, size + 2, start)
-        for key, groups in by_question.items()
-    }
+    if fast:
+        for values in rows:
+            sizes[values[:3]] = int(values[3])
+            values_of[values[:3]] = tuple(values)
 
     # 2. Enough claim ids of every group involved to fill the page: the first size + 1 of each,
     #    and for the cursor's group pair those just after the cursor.
@@ -683,6 +786,233 @@ def _maintained_groups(vis: ClaimVisibility, scope: Scope, keys: Sequence[tuple[
         sa.select(*columns, sa.func.sum(u.c.n).label("n"), sa.func.min(u.c.first_id).label("first_id"))
         .group_by(*columns)
         .subquery("groups")
+    )
+
+
+@dataclass
+class _DirectPairs:
+    """The first pairs of each question, all DIRECT with no difference: the group pairs (plans)
+    and their groups as rows of the shape pairs_pages reads them in (target, outcome, first_id,
+    n, direction, then the context)."""
+
+    plans: dict[tuple[int, int], list[GroupPair]]
+    rows: list[tuple[Any, ...]]
+
+
+async def _first_direct_pairs(
+    session: AsyncSession,
+    vis: ClaimVisibility,
+    scope: Scope,
+    keys: Sequence[tuple[int, int]],
+    size: int,
+    start: GroupPair | None,
+) -> _DirectPairs | None:
+    """The first `limit` group pairs of each question when they all come from the first level
+    of the order, (DIRECT, no difference): groups of opposing directions and equal context (the
+    same organism and condition make them DIRECT). Found by walking each question's groups in
+    first-claim order through ix_claim_group_first, testing each for an opposing group of the
+    same context by primary key, and stopping at the `limit`th left group (limit: size + 2, as
+    the search takes): a page costs about its own size, however many groups the question has.
+    (A group pair's left group is the one with the older first claim, so the first pairs have
+    the first left groups that have any partner after them.)
+
+    Only the questions this level fills are answered (`limit` group pairs, or pairs enough for
+    the page and the one after it); the caller searches the others' groups. None where it does
+    not apply at all: more than one status counted (a group would be the sum of several rows),
+    or claims added to or subtracted from the aggregate for this viewer."""
+    statuses = counted_statuses(vis, live_only=True)
+    if len(statuses) != 1 or await _corrected(session, vis, scope, keys):
+        return None
+    (status,) = statuses
+    limit = size + 2
+    connection = await session.connection()
+    sql = _direct_pairs_sql(connection.dialect, status, scope, limit, start is not None)
+    # One indexed walk per question, all in one statement.
+    each = []
+    for target_id, outcome_id in keys:
+        values = {"target_id": target_id, "outcome_id": outcome_id}
+        if start is not None:
+            values |= {"start_left": start.left_group, "start_right": start.right_group}
+        each.append(values)
+    text, parameters = sql.union_all(each, numbered=connection.dialect.paramstyle.startswith("numeric"))
+    found = (await connection.exec_driver_sql(text, parameters)).all()
+    plans: dict[tuple[int, int], list[GroupPair]] = {key: [] for key in keys}
+    pairs_in: dict[tuple[int, int], int] = dict.fromkeys(keys, 0)  # claim pairs, but the cursor's
+    rows: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+    width = len(_SIGNATURE)
+    for r in found:
+        # (target, outcome, left id, right id, left n, right n, left signature, right signature)
+        key = (r[0], r[1])
+        pair = GroupPair(0, 0, r[2], r[3])
+        plans[key].append(pair)
+        if pair != start:
+            pairs_in[key] += int(r[4]) * int(r[5])
+        for first_id, n, signature in ((r[2], r[4], r[6 : 6 + width]), (r[3], r[5], r[6 + width :])):
+            rows[(*key, first_id)] = (*key, first_id, int(n), *_stand_ins_as_none(tuple(signature)))
+    filled = {key for key, plan in plans.items() if len(plan) >= limit or pairs_in[key] > size}
+    return _DirectPairs(
+        {key: plan for key, plan in plans.items() if key in filled},
+        [row for row in rows.values() if row[:2] in filled],
+    )
+
+
+_NONE_IF = {"condition_id": 0, "cohort_id": 0, "sample_type": "", "intervention_id": 0}
+
+
+def _stand_ins_as_none(signature: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A signature read from claim_group's key columns as _maintained_groups gives it (none_if)."""
+    return tuple(
+        None if name in _NONE_IF and value == _NONE_IF[name] else value
+        for name, value in zip(_SIGNATURE, signature, strict=True)
+    )
+
+
+async def _corrected(
+    session: AsyncSession, vis: ClaimVisibility, scope: Scope, keys: Sequence[tuple[int, int]] | None
+) -> bool:
+    """Whether a claim of these questions (None: of the scope) is added to or subtracted from
+    what the viewer's status rows count (their own unpublished claims; retracted sources')."""
+    for seen, _weight in _corrections(vis, scope):
+        if await session.scalar(sa.select(sa.exists(_claim_rows(seen, scope, keys)))):
+            return True
+    return False
+
+
+_CONTEXT = _ASPECT_COLUMNS  # a group's context: the aspects (claim_group names its columns alike)
+
+
+@dataclass(frozen=True)
+class _CompiledSql:
+    """A statement compiled once to its dialect's SQL text, run with new values for its named
+    parameters: building and compiling the pairs statement cost more than running it."""
+
+    text: str
+    names: tuple[str, ...]  # the positional parameters' names, in order
+    fixed: dict[str, Any]  # values written into the statement (statuses, modalities, ...)
+
+    def parameters(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(values[name] if name in values else self.fixed[name] for name in self.names)
+
+    def union_all(self, each: Sequence[dict[str, Any]], numbered: bool) -> tuple[str, tuple[Any, ...]]:
+        """The statement once per set of values, as one UNION ALL (each part keeps its own ORDER
+        BY and LIMIT inside a derived table). `numbered`: the placeholders are $1, $2, ...
+        (PostgreSQL), so each part's are moved past the previous parts'."""
+        parts, parameters = [], []
+        for index, values in enumerate(each):
+            text = self.text
+            if numbered:
+                offset = len(parameters)
+                text = _PLACEHOLDER.sub(lambda m, offset=offset: f"${int(m[1]) + offset}", text)
+            parts.append(f"SELECT * FROM ({text}) AS part_{index}")
+            parameters += self.parameters(values)
+        return " UNION ALL ".join(parts), tuple(parameters)
+
+
+# A numbered placeholder ($1) in compiled SQL; the statements compiled here hold no text literal.
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+_DIRECT_SQL: NamedCache[tuple[Any, ...], _CompiledSql] = NamedCache("direct pairs SQL", maxsize=64)
+
+
+def _direct_pairs_sql(dialect: Any, status: str, scope: Scope, limit: int, after: bool) -> _CompiledSql:
+    """_direct_pairs_of compiled for `dialect`, with the question (target_id, outcome_id) and,
+    `after` a cursor, its group pair (start_left, start_right) as parameters."""
+    key = (dialect.name, status, scope.modalities, scope.organism_id, scope.condition_id, limit, after)
+    made = _DIRECT_SQL.get(key)
+    if made is None:
+        # IN lists written out (their values are fixed); the placeholder values given to the
+        # parameters are replaced on every run.
+        statement = _direct_pairs_of(status, scope, limit, after)
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        names = tuple(compiled.positiontup or ())
+        made = _DIRECT_SQL.put(key, _CompiledSql(str(compiled), names, dict(compiled.params)))
+    return made
+
+
+def _direct_pairs_of(status: str, scope: Scope, limit: int, after: bool) -> sa.Select:
+    """The first `limit` (DIRECT, no difference) group pairs of one question (see
+    _first_direct_pairs), with both groups' sizes and signatures; the question and the cursor's
+    group pair are parameters."""
+    target_id, outcome_id = sa.bindparam("target_id", 0), sa.bindparam("outcome_id", 0)
+    start = GroupPair(0, 0, sa.bindparam("start_left", 0), sa.bindparam("start_right", 0)) if after else None
+    table = ClaimGroup.__table__
+    changes = ("INCREASES", "DECREASES", "NO_EFFECT")  # MIXED opposes nothing
+
+    def modality_ok(row: Any) -> list[sa.ColumnElement[bool]]:
+        if scope.modalities is None:
+            return []
+        return [row.c.modality.in_(scope.modalities) if scope.modalities else sa.false()]
+
+    def same_group(row: Any, other: Any) -> list[sa.ColumnElement[bool]]:
+        """`other` is a row of `row`'s group (another modality): the primary key's prefix."""
+        columns = ("target_id", "outcome_id", "status", "direction", *_CONTEXT)
+        return [other.c[c] == row.c[c] for c in columns] + modality_ok(other)
+
+    def first_of_group(row: Any, name: str) -> sa.ColumnElement[bool]:
+        """`row` holds its group's first claim (a group is the sum of its modalities' rows).
+        The unary + keeps SQLite on the primary key here, not on ix_claim_group_first."""
+        other = table.alias(name)
+        older = sa.literal_column(f"+{name}.first_id") < row.c.first_id
+        return ~sa.exists(sa.select(sa.literal(1)).select_from(other).where(*same_group(row, other), older))
+
+    def size(row: Any, name: str) -> sa.ScalarSelect:
+        other = table.alias(name)
+        return sa.select(sa.func.sum(other.c.n)).where(*same_group(row, other)).scalar_subquery()
+
+    def partner_of(left: Any, right: Any, name: str) -> list[sa.ColumnElement[bool]]:
+        """`right` is the first row of a group opposing `left`'s, of the same context, after it
+        (and at or after the cursor's pair)."""
+        out = [right.c[c] == left.c[c] for c in ("target_id", "outcome_id", "status", *_CONTEXT)]
+        out += [
+            right.c.direction.in_(changes),
+            opposing(left.c.direction, right.c.direction),
+            sa.literal_column(f"+{right.name}.first_id") > left.c.first_id,
+            first_of_group(right, name),
+            *modality_ok(right),
+        ]
+        if start is not None:
+            out.append(sa.or_(left.c.first_id > start.left_group, right.c.first_id >= start.right_group))
+        return out
+
+    g = table.alias("g")
+    candidate = table.alias("candidate")
+    lefts = (
+        sa.select(g)
+        .where(
+            g.c.target_id == target_id,
+            g.c.outcome_id == outcome_id,
+            g.c.status == status,
+            g.c.direction.in_(changes),
+            *_in_scope(replace(scope, modalities=None), g.c, g.c.target_id),
+            *modality_ok(g),
+            *([g.c.first_id >= start.left_group] if start is not None else []),
+            first_of_group(g, "g_older"),
+            sa.exists(
+                sa.select(sa.literal(1)).select_from(candidate).where(*partner_of(g, candidate, "c_older"))
+            ),
+        )
+        .order_by(g.c.first_id)
+        .limit(limit)
+        .subquery("lefts")
+    )
+    h = table.alias("h")
+    sides = (("left", lefts), ("right", h))
+    signature = [(f"{side}_{c}", row.c[c]) for side, row in sides for c in _SIGNATURE]
+    return (
+        sa.select(
+            lefts.c.target_id,
+            lefts.c.outcome_id,
+            lefts.c.first_id.label("left_id"),
+            h.c.first_id.label("right_id"),
+            size(lefts, "left_rows").label("left_n"),
+            size(h, "right_rows").label("right_n"),
+            *[column.label(name) for name, column in signature],
+        )
+        .select_from(lefts)
+        .join(h, sa.and_(*partner_of(lefts, h, "h_older")))
+        .order_by(lefts.c.first_id, h.c.first_id)
+        .limit(limit)
     )
 
 

@@ -331,27 +331,29 @@ class _DocumentsSql:
 
 
 # The SQL of each selection's documents, by dialect and shapes (see _documents).
-_SQL: NamedCache[tuple[Any, tuple[Shape, ...]], _DocumentsSql] = NamedCache(
+_SQL: NamedCache[tuple[Any, tuple[Shape, ...], str], _DocumentsSql] = NamedCache(
     "compiled documents SQL", maxsize=256
 )
 
 
-def _documents(dialect: Any, shapes: tuple[Shape, ...]) -> _DocumentsSql:
+def _documents(dialect: Any, shapes: tuple[Shape, ...], entity: str) -> _DocumentsSql:
     """The SQL of the documents, made once per selection and dialect: building the expression
     tree, and compiling it, costs more Python than all the rest of a request. The expressions
     hold no parameters (keys and constants are written in), so each is compiled once to SQL text
     and embedded in every statement as that text."""
-    made = _SQL.get((dialect, shapes))
-    return made if made is not None else _SQL.put((dialect, shapes), _make_documents(dialect, shapes))
+    made = _SQL.get((dialect, shapes, entity))
+    if made is None:
+        made = _SQL.put((dialect, shapes, entity), _make_documents(dialect, shapes, entity))
+    return made
 
 
-def _make_documents(dialect: Any, shapes: tuple[Shape, ...]) -> _DocumentsSql:
-    """`shapes` are all of one entity (claims for a page, a vocabulary's rows for a summary)."""
+def _make_documents(dialect: Any, shapes: tuple[Shape, ...], entity: str) -> _DocumentsSql:
+    """`shapes` are all of `entity` (claims for a page, a vocabulary's rows for a summary)."""
     builder = _JsonBuilder(dialect.name)
-    entities = {shape.entity for shape in shapes}
-    if len(entities) != 1:
-        raise UnsupportedShape(f"documents of one entity at a time, not {sorted(entities)}")
-    row = relations.entity(entities.pop()).table.alias("c")
+    others = sorted({shape.entity for shape in shapes} - {entity})
+    if others:
+        raise UnsupportedShape(f"documents of {entity} rows, not of {others}")
+    row = relations.entity(entity).table.alias("c")
     documents = [builder.text(builder.object(shape, row, joinable=True)) for shape in shapes]
     source = row
     for alias, on in builder.joins:
@@ -400,14 +402,15 @@ class Documents:
     once made: a planned operation keeps this, so its requests neither rebuild nor even hash the
     shapes."""
 
-    def __init__(self, shapes: Sequence[Shape]) -> None:
+    def __init__(self, shapes: Sequence[Shape], entity: str = "claim") -> None:
         self.shapes = tuple(shapes)
+        self.entity = entity
         self._sql: dict[Any, _DocumentsSql] = {}
 
     def sql(self, dialect: Any) -> _DocumentsSql:
         made = self._sql.get(dialect)
         if made is None:
-            made = self._sql[dialect] = _documents(dialect, self.shapes)
+            made = self._sql[dialect] = _documents(dialect, self.shapes, self.entity)
         return made
 
 
