@@ -608,7 +608,12 @@ async def pairs_pages(
         ids = {key: [key[2]] for key in needed if sizes[key] == 1}
         larger = {key: tuple(_plain(v) for v in values_of[key][4:]) for key in needed if sizes[key] > 1}
         if larger:
-            ids.update(await _members_by_signature(session, vis, larger))
+            # The walk takes at most size + 1 claims of a group, except in the cursor's own
+            # group pair, where it resumes after the cursor: those are read whole.
+            at_cursor: set[tuple[int, int, int]] = set()
+            if cursor is not None:
+                at_cursor = {(t, o, g) for t, o in plans for g in cursor[2:4]}
+            ids.update(await _members_by_signature(session, vis, larger, size + 1, at_cursor))
     elif needed:
         ids = await _members_by_window(session, p, needed, size, cursor)
 
@@ -1022,10 +1027,15 @@ def _plain(value: Any) -> Any:
 
 
 async def _members_by_signature(
-    session: AsyncSession, vis: ClaimVisibility, groups: dict[tuple[int, int, int], tuple[Any, ...]]
+    session: AsyncSession,
+    vis: ClaimVisibility,
+    groups: dict[tuple[int, int, int], tuple[Any, ...]],
+    first: int,
+    whole: set[tuple[int, int, int]],
 ) -> dict[tuple[int, int, int], list[int]]:
-    """Every claim id of each group (its key: target, outcome, first claim id), found by the
-    group's signature through ix_claim_context: one index range per group, no other claim read.
+    """The first `first` claim ids of each group (its key: target, outcome, first claim id),
+    every one for the groups in `whole`, found by the group's signature through
+    ix_claim_context: one index range per group, no other claim read.
     (Visibility alone: no claim of these questions is subtracted, see _groups_are_maintained.)"""
     parts = []
     for (target_id, outcome_id, first_id), signature in groups.items():
@@ -1052,9 +1062,14 @@ async def _members_by_signature(
                 visible(vis),
             )
         )
+        if (target_id, outcome_id, first_id) not in whole:
+            # The first claims of the group: ix_claim_context holds a signature's claims in id
+            # order, so the walk stops after them (a context without cohort spans many claims).
+            parts[-1] = sa.select(parts[-1].order_by(Claim.id).limit(first).subquery())
     ids: dict[tuple[int, int, int], list[int]] = {}
-    keys = {(t, first): (t, o, first) for t, o, first in groups}
-    for claim_id, group_id, target_id in (await session.execute(sa.union_all(*parts))).all():
+    keys = {(t, first_id): (t, o, first_id) for t, o, first_id in groups}
+    statement = sa.union_all(*parts) if len(parts) > 1 else parts[0]
+    for claim_id, group_id, target_id in (await (await session.connection()).execute(statement)).all():
         ids.setdefault(keys[(target_id, group_id)], []).append(claim_id)
     for found in ids.values():
         found.sort()
