@@ -116,14 +116,19 @@ async def _summary_from_cells(
     retracted = await retracted_source_ids(session)
     for seen, weight in corrections(vis, bool(spec.include_retracted), retracted, live_only=False):
         parts.append(claims.add_columns(sa.literal(weight).label("n")).where(seen))
-    u = (sa.union_all(*parts) if len(parts) > 1 else aggregated).subquery("cells")
-    n = sa.func.sum(u.c.n)
-    grouped = (
-        sa.select(u.c.condition_id, u.c.outcome_id, u.c.direction, n.label("n"))
-        .group_by(u.c.outcome_id, u.c.condition_id, u.c.direction)
-        .having(n > 0)
-        .subquery("grouped")
-    )
+    read = set(counted) & set(statuses if statuses is not None else counted)
+    if cell is ClaimSummary and len(parts) == 1 and len(read) == 1:
+        # Rows of one status of claim_summary are the cells already: nothing to add up.
+        grouped = aggregated.where(cell.n > 0).subquery("grouped")
+    else:
+        u = (sa.union_all(*parts) if len(parts) > 1 else aggregated).subquery("cells")
+        n = sa.func.sum(u.c.n)
+        grouped = (
+            sa.select(u.c.condition_id, u.c.outcome_id, u.c.direction, n.label("n"))
+            .group_by(u.c.outcome_id, u.c.condition_id, u.c.direction)
+            .having(n > 0)
+            .subquery("grouped")
+        )
     g = grouped.c
     statement = sa.select(
         none_if(g.condition_id, 0, "condition_id"), g.outcome_id, none_if(g.direction, "", "direction"), g.n
