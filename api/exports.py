@@ -7,13 +7,17 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.store.export import claim_records
+from api.store.record_lines import claim_lines
+from schema.enums import ClaimStatus
 from schema.flat import COLUMNS, neutralised, record_rows
 
 Format = Literal["jsonl", "csv", "parquet"]
@@ -97,6 +101,29 @@ async def write_parquet(chunks: Chunks, out: IO[bytes], progress: Callable[[int]
 
 
 WRITERS = {"jsonl": write_jsonl, "csv": write_csv, "parquet": write_parquet}
+
+
+async def write_claims(
+    fmt: Format,
+    session: AsyncSession,
+    statuses: Sequence[ClaimStatus],
+    out: IO[bytes],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """The claims in `statuses`, read through `session`, written to `out` in `fmt`. JSON Lines
+    come as the database writes them (api/store/record_lines.py: the same bytes write_jsonl
+    writes of the records, in a fraction of the time); CSV and Parquet from the records."""
+    if fmt != "jsonl":
+        return await WRITERS[fmt](claim_records(session, statuses), out, progress)
+    count = 0
+    async for lines, claims in claim_lines(session, statuses):
+        out.write(lines)
+        count += claims
+        if progress is not None:
+            progress(claims)
+    return count
+
+
 MEDIA_TYPES = {
     "jsonl": "application/x-ndjson",
     "csv": "text/csv",

@@ -47,6 +47,11 @@ _STATISTICS = (("effect_size", "effectSize"), ("effect_measure", "effectMeasure"
                ("ci_low", "ciLow"), ("ci_high", "ciHigh"))  # fmt: skip
 
 
+def statistics_record(values: Sequence[Any]) -> Record:
+    """A claim's statistics (effect size, measure, p-value, CI low, CI high) with the unset left out."""
+    return {name: value for (_, name), value in zip(_STATISTICS, values, strict=True) if value is not None}
+
+
 def source_reference(source_id: int, doi: str | None, pmid: str | None) -> int | str:
     return doi or pmid or source_id
 
@@ -128,9 +133,7 @@ def _cohort_record(values: Sequence[Any], conditions: dict[int, str]) -> Record 
 def _claim_record(row: Sequence[Any], names: _Names, evidence: list[Record]) -> Record:
     (statement, target, intervention, outcome, direction, modality, evidence_type, organism, condition,
      sample_type, *rest) = row  # fmt: skip
-    statistics = {
-        name: value for (_, name), value in zip(_STATISTICS, rest[:5], strict=True) if value is not None
-    }
+    statistics = statistics_record(rest[:5])
     source_id, doi, pmid = rest[5:8]
     cohort_values = rest[8 : 8 + len(_COHORT_FIELDS)]
     comparator_values = rest[8 + len(_COHORT_FIELDS) :]
