@@ -57,13 +57,13 @@ def source_reference(source_id: int, doi: str | None, pmid: str | None) -> int |
 
 
 @dataclass
-class _Names:
+class VocabularyNames:
     """id → the name a record gives, for each vocabulary."""
 
     by_kind: dict[VocabularyKind, dict[int, str]]
 
     @classmethod
-    async def read(cls, session: AsyncSession) -> _Names:
+    async def read(cls, session: AsyncSession) -> VocabularyNames:
         by_kind = {}
         for kind, vocab in VOCABULARIES.items():
             rows = await session.execute(sa.select(vocab.table.id, vocab.label))
@@ -130,7 +130,7 @@ def _cohort_record(values: Sequence[Any], conditions: dict[int, str]) -> Record 
     return out
 
 
-def _claim_record(row: Sequence[Any], names: _Names, evidence: list[Record]) -> Record:
+def _claim_record(row: Sequence[Any], names: VocabularyNames, evidence: list[Record]) -> Record:
     (statement, target, intervention, outcome, direction, modality, evidence_type, organism, condition,
      sample_type, *rest) = row  # fmt: skip
     statistics = statistics_record(rest[:5])
@@ -179,7 +179,7 @@ async def claim_records(
     session: AsyncSession, statuses: Sequence[ClaimStatus] = (ClaimStatus.ACCEPTED,), chunk: int = CHUNK
 ) -> AsyncIterator[list[Record]]:
     """The claims in `statuses` as records, in claim id order, a chunk at a time."""
-    names = await _Names.read(session)
+    names = await VocabularyNames.read(session)
     after = 0
     while True:
         rows = (await session.execute(_claims_chunk(statuses, after, chunk))).all()
