@@ -43,13 +43,13 @@ _cohort, _comparator = aliased(Cohort), aliased(Cohort)
 _evidence_source = aliased(Source)
 _COHORT_FIELDS = ("label", "size", "female_count", "condition_id", "treatment_status", "sample_type")
 _COHORT_NAMES = ("label", "size", "femaleCount", "condition", "treatmentStatus", "sampleType")
-_STATISTICS = (("effect_size", "effectSize"), ("effect_measure", "effectMeasure"), ("p_value", "pValue"),
+STATISTICS = (("effect_size", "effectSize"), ("effect_measure", "effectMeasure"), ("p_value", "pValue"),
                ("ci_low", "ciLow"), ("ci_high", "ciHigh"))  # fmt: skip
 
 
 def statistics_record(values: Sequence[Any]) -> Record:
     """A claim's statistics (effect size, measure, p-value, CI low, CI high) with the unset left out."""
-    return {name: value for (_, name), value in zip(_STATISTICS, values, strict=True) if value is not None}
+    return {name: value for (_, name), value in zip(STATISTICS, values, strict=True) if value is not None}
 
 
 def source_reference(source_id: int, doi: str | None, pmid: str | None) -> int | str:

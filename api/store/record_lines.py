@@ -32,13 +32,15 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.store.export import CHUNK, VocabularyNames, statistics_record
+from api.store.export import CHUNK, STATISTICS, VocabularyNames
 from api.store.vocabularies import VOCABULARIES
 from schema.enums import ClaimStatus, EvidenceType, Modality, Stance, VocabularyKind
 from schema.tables import Claim
 
 MARKER = b"\x01"
-_STATISTICS_COLUMNS = (Claim.effect_size, Claim.effect_measure, Claim.p_value, Claim.ci_low, Claim.ci_high)
+# The statistics' float columns, in record order: the database leaves their text to orjson.
+_COLUMNS = Claim.__table__.c
+_FLOATS = tuple(_COLUMNS[column] for column, _ in STATISTICS if isinstance(_COLUMNS[column].type, sa.Float))
 
 
 class ExportError(RuntimeError):
@@ -179,9 +181,21 @@ def _evidence(sql: _Sql) -> str:
     return f"array_to_string({items}, ',')"
 
 
+def _statistics_object(sql: _Sql) -> str:
+    """The statistics object (api.store.export.statistics_record), NULL when none is set; each
+    set float is a marker byte that _with_floats replaces by orjson's text of it."""
+    floats = {column.key for column in _FLOATS}
+    fields = sql.concat([
+        _field(name, f"(CASE WHEN c.{column} IS NOT NULL THEN {sql.char(MARKER[0])} END)")
+        if column in floats
+        else _field(name, sql.quote(f"c.{column}", nullable=True))
+        for column, name in STATISTICS
+    ])  # fmt: skip
+    return f"({_literal(_key('statistics') + '{')} || substr(nullif({fields}, ''), 2) || '}}')"
+
+
 def _line(sql: _Sql) -> str:
     """One claim's record (api.store.export._claim_record, key for key), from the FROM of _lines."""
-    no_statistics = " AND ".join(f"c.{column.key} IS NULL" for column in _STATISTICS_COLUMNS)
     return sql.concat([
         _literal("{" + _key("statement", first=True)) + f" || {sql.quote('c.statement')}",
         _field("source", _reference(sql, "s")),
@@ -196,7 +210,7 @@ def _line(sql: _Sql) -> str:
         _cohort(sql, "cohort"),
         _cohort(sql, "comparator"),
         _field("sampleType", sql.quote("c.sample_type", nullable=True)),
-        f"(CASE WHEN {no_statistics} THEN NULL ELSE {sql.char(MARKER[0])} END)",
+        _statistics_object(sql),
         f"{_literal(_key('evidence') + '[')} || {_evidence(sql)} || ']}}'",
     ])  # fmt: skip
 
@@ -251,12 +265,12 @@ async def _name_arrays(session: AsyncSession) -> dict[str, list[str | None]]:
     return out
 
 
-def _statistics(statuses: Sequence[ClaimStatus], after: int, last: int) -> sa.Select[Any]:
-    """The statistics of a chunk's claims that have any, in claim id order."""
+def _floats(statuses: Sequence[ClaimStatus], after: int, last: int) -> sa.Select[Any]:
+    """The statistics' floats of a chunk's claims that have any, in claim id order."""
     return (
-        sa.select(*_STATISTICS_COLUMNS)
+        sa.select(*_FLOATS)
         .where(Claim.id > after, Claim.id <= last, Claim.status.in_(list(statuses)))
-        .where(sa.or_(*(column.is_not(None) for column in _STATISTICS_COLUMNS)))
+        .where(sa.or_(*(column.is_not(None) for column in _FLOATS)))
         .order_by(Claim.id)
     )
 
@@ -288,20 +302,23 @@ async def claim_lines(
             raise ExportError(f"{count - written} claims after id {after} hold a value a record cannot carry")
         text = bytes(text)
         if MARKER in text:
-            rows = (await connection.execute(_statistics(statuses, after, last))).all()
-            text = _with_statistics(text, rows)
+            rows = (await connection.execute(_floats(statuses, after, last))).all()
+            text = _with_floats(text, rows)
         yield text + b"\n", count
         after = last
         if count < chunk:
             return
 
 
-def _with_statistics(text: bytes, rows: Sequence[Sequence[Any]]) -> bytes:
+def _with_floats(text: bytes, rows: Sequence[Sequence[Any]]) -> bytes:
+    """`text` with each marker replaced by the next float of `rows` (claim by claim, column by
+    column, unset ones skipped: the order the markers stand in), as orjson writes it. One
+    orjson call for the chunk's floats; their texts never hold a comma."""
+    floats = [value for row in rows for value in row if value is not None]
     parts = text.split(MARKER)
-    if len(parts) != len(rows) + 1:  # one snapshot reads both; only a bug gets here
-        raise ExportError(f"{len(parts) - 1} claims with statistics in a chunk, {len(rows)} read")
-    pieces = [parts[0]]
-    for row, part in zip(rows, parts[1:], strict=True):
-        pieces.append(b',"statistics":' + orjson.dumps(statistics_record(row)))
-        pieces.append(part)
+    if len(parts) != len(floats) + 1:  # one snapshot reads both; only a bug gets here
+        raise ExportError(f"{len(parts) - 1} floats in a chunk's lines, {len(floats)} read")
+    pieces = [b""] * (2 * len(parts) - 1)
+    pieces[0::2] = parts
+    pieces[1::2] = orjson.dumps(floats)[1:-1].split(b",") if floats else []
     return b"".join(pieces)
