@@ -4,6 +4,7 @@ describes each format."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import sys
@@ -117,7 +118,7 @@ async def write_claims(
         return await WRITERS[fmt](claim_records(session, statuses), out, progress)
     count = 0
     async for lines, claims in claim_lines(session, statuses):
-        out.write(lines)
+        await asyncio.to_thread(out.write, lines)  # the database reads the next chunk meanwhile
         count += claims
         if progress is not None:
             progress(claims)

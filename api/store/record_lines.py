@@ -22,6 +22,9 @@ second statement reads the chunk's statistics as numbers, and orjson writes them
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -30,14 +33,18 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from api.store.export import CHUNK, STATISTICS, VocabularyNames
+from api.store.snapshot_readers import sharing_readers
 from api.store.vocabularies import VOCABULARIES
 from schema.enums import ClaimStatus, EvidenceType, Modality, Stance, VocabularyKind
 from schema.tables import Claim
 
 MARKER = b"\x01"
+# Connections reading an export's snapshot besides the session's own (PostgreSQL only): two
+# readers keep two server processes busy while this process writes.
+HELPERS = 1
 # The statistics' float columns, in record order: the database leaves their text to orjson.
 _COLUMNS = Claim.__table__.c
 _FLOATS = tuple(_COLUMNS[column] for column, _ in STATISTICS if isinstance(_COLUMNS[column].type, sa.Float))
@@ -234,12 +241,12 @@ def _from(sql: _Sql) -> str:
 
 @lru_cache(maxsize=2)
 def _lines(dialect: str) -> sa.TextClause:
-    """A chunk of claims (status in :statuses, id after :after, :limit of them) as one text:
-    its last id, how many claims, how many lines (fewer when a line came out NULL), the lines."""
+    """The claims with a status in :statuses and an id in (:after, :through], as one text: how
+    many claims, how many lines (fewer when a line came out NULL), the lines in id order."""
     sql = _Sql(sqlite=dialect == "sqlite")
     page = (
         f"SELECT c.id AS id, {_line(sql)} AS line {_from(sql)}"
-        " WHERE c.status IN :statuses AND c.id > :after ORDER BY c.id LIMIT :limit"
+        " WHERE c.status IN :statuses AND c.id > :after AND c.id <= :through ORDER BY c.id"
     )
     newline = sql.char(ord("\n"))
     joined = (
@@ -247,8 +254,29 @@ def _lines(dialect: str) -> sa.TextClause:
         if sql.sqlite
         else f"convert_to(string_agg(line, {newline} ORDER BY id), 'UTF8')"
     )
-    text = f"SELECT max(id), count(*), count(line), {joined} FROM ({page}) AS page"
+    text = f"SELECT count(*), count(line), {joined} FROM ({page}) AS page"
     return sa.text(text).bindparams(sa.bindparam("statuses", expanding=True))
+
+
+_BOUNDS = sa.text(
+    "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM claim"
+    " WHERE status IN :statuses) AS numbered WHERE n % :chunk = 0 ORDER BY id"
+).bindparams(sa.bindparam("statuses", expanding=True))
+_LAST = sa.text("SELECT max(id) FROM claim WHERE status IN :statuses").bindparams(
+    sa.bindparam("statuses", expanding=True)
+)
+
+
+async def _chunks(connection: AsyncConnection, stored: list[str], chunk: int) -> list[tuple[int, int]]:
+    """The id ranges (after, through] of `chunk` claims each (the last one fewer), from one
+    scan of the ids: the ranges can then be read in any order, by several connections. (A
+    range's two ints per `chunk` claims are all that grows with the claims.)"""
+    parameters = {"statuses": stored, "chunk": chunk}
+    ends = list((await connection.execute(_BOUNDS, parameters)).scalars())
+    last = await connection.scalar(_LAST, {"statuses": stored})
+    if last is not None and (not ends or ends[-1] < last):
+        ends.append(last)
+    return list(zip([0, *ends], ends, strict=False))
 
 
 async def _name_arrays(session: AsyncSession) -> dict[str, list[str | None]]:
@@ -276,46 +304,76 @@ def _floats(statuses: Sequence[ClaimStatus], after: int, last: int) -> sa.Select
 
 
 async def claim_lines(
-    session: AsyncSession, statuses: Sequence[ClaimStatus] = (ClaimStatus.ACCEPTED,), chunk: int = CHUNK
+    session: AsyncSession,
+    statuses: Sequence[ClaimStatus] = (ClaimStatus.ACCEPTED,),
+    chunk: int = CHUNK,
+    helpers: int = HELPERS,
 ) -> AsyncIterator[tuple[bytes, int]]:
     """The claims in `statuses` as JSON Lines, in claim id order, a chunk at a time: the chunk's
     lines (each ending in a newline) and how many. Read through `session` (a snapshot keeps every
-    chunk consistent)."""
+    chunk consistent) and, on PostgreSQL, `helpers` more connections reading its snapshot."""
     connection = await session.connection()
     statement = _lines(connection.dialect.name)
     names: dict[str, list[str | None]] = {}
+    stored = [s.name for s in statuses]  # str_enum stores the member's name
+    ranges = await _chunks(connection, stored, chunk)
     if connection.dialect.name != "sqlite":
         names = await _name_arrays(session)
-        # The statement's estimated cost is high enough for JIT, whose compiling (~85 ms a
-        # chunk) cost more than it saved. For this read transaction only.
-        await connection.exec_driver_sql("SET LOCAL jit = off")
-    stored = [s.name for s in statuses]  # str_enum stores the member's name
-    after = 0
-    while True:
-        result = await connection.execute(
-            statement, {"statuses": stored, "after": after, "limit": chunk, **names}
-        )
-        last, count, written, text = result.one()
-        if not count:
-            return
+
+    async def read(reader: AsyncConnection, after: int, through: int) -> tuple[int, bytes, list[Any]]:
+        """The claims in (after, through]: how many, their lines, the floats the lines' markers
+        stand for."""
+        parameters = {"statuses": stored, "after": after, "through": through, **names}
+        count, written, text = (await reader.execute(statement, parameters)).one()
         if written != count:
             raise ExportError(f"{count - written} claims after id {after} hold a value a record cannot carry")
-        text = bytes(text)
-        if MARKER in text:
-            rows = (await connection.execute(_floats(statuses, after, last))).all()
-            text = _with_floats(text, rows)
-        yield text + b"\n", count
-        after = last
-        if count < chunk:
-            return
+        text = bytes(text or b"")
+        floats = _floats(statuses, after, through)
+        rows = list((await reader.execute(floats)).all()) if MARKER in text else []
+        return count, text, rows
+
+    async with sharing_readers(connection, helpers if len(ranges) > 1 else 0) as readers:
+        for reader in readers if connection.dialect.name != "sqlite" else ():
+            # The statement's estimated cost is high enough for JIT, whose compiling (~85 ms a
+            # chunk) cost more than it saved. For this read transaction only.
+            await reader.exec_driver_sql("SET LOCAL jit = off")
+        # Chunk i is read by reader i mod len(readers), each reader one chunk ahead of the
+        # chunk being finished and written: the database reads while Python writes (on SQLite
+        # aiosqlite's thread runs the statement outside the GIL). Finishing runs in a thread
+        # so that the event loop keeps driving the reads meanwhile.
+        pending: deque[asyncio.Future[tuple[int, bytes, list[Any]]]] = deque()
+        upcoming = iter(enumerate(ranges))
+
+        def start_next() -> None:
+            for index, (after, through) in upcoming:
+                pending.append(asyncio.ensure_future(read(readers[index % len(readers)], after, through)))
+                return
+
+        try:
+            for _ in readers:
+                start_next()
+            while pending:
+                count, text, rows = await pending.popleft()
+                start_next()
+                if count:
+                    yield await asyncio.to_thread(_with_floats, text, rows), count
+        finally:
+            for future in pending:  # the caller stopped early (or a read failed): stop reading too
+                future.cancel()
+            for future in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await future
 
 
 def _with_floats(text: bytes, rows: Sequence[Sequence[Any]]) -> bytes:
     """`text` with each marker replaced by the next float of `rows` (claim by claim, column by
-    column, unset ones skipped: the order the markers stand in), as orjson writes it. One
-    orjson call for the chunk's floats; their texts never hold a comma."""
+    column, unset ones skipped: the order the markers stand in), as orjson writes it, and the
+    last line's newline. One orjson call for the chunk's floats; their texts hold no comma."""
+    if not rows and MARKER not in text:
+        return text + b"\n"
     floats = [value for row in rows for value in row if value is not None]
     parts = text.split(MARKER)
+    parts[-1] += b"\n"
     if len(parts) != len(floats) + 1:  # one snapshot reads both; only a bug gets here
         raise ExportError(f"{len(parts) - 1} floats in a chunk's lines, {len(floats)} read")
     pieces = [b""] * (2 * len(parts) - 1)
