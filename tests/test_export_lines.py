@@ -126,3 +126,19 @@ async def test_edge_cases_are_the_same_bytes_both_ways(seeded_db: Database, chun
     ]  # fmt: skip
     assert NASTY_TEXT.encode() not in database  # escaped as orjson escapes it...
     assert orjson.dumps(NASTY_TEXT) in database  # ...and its non-ASCII written as UTF-8
+
+
+async def test_every_reader_reads_the_session_snapshot(seeded_db: Database) -> None:
+    """On PostgreSQL a helper connection reads every other chunk (api/store/snapshot_readers.py):
+    a change committed after the export's snapshot was taken reaches none of them."""
+    accepted = Claim.status == ClaimStatus.ACCEPTED
+    async with seeded_db.snapshot() as session:
+        assert await session.scalar(sa.select(sa.func.count()).where(accepted))  # the snapshot is taken
+        async with seeded_db.engine.begin() as other:
+            changed = sa.update(Claim).where(accepted).values(statement=Claim.statement + " (changed)")
+            await other.execute(changed)
+        database = b"".join([lines async for lines, _ in claim_lines(session, chunk=3)])
+        python = io.BytesIO()
+        await write_jsonl(claim_records(session, chunk=3), python)
+    assert database == python.getvalue() and database.count(b"\n") > 6
+    assert b"(changed)" not in database
