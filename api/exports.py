@@ -9,6 +9,7 @@ import csv
 import io
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -117,11 +118,15 @@ async def write_claims(
     if fmt != "jsonl":
         return await WRITERS[fmt](claim_records(session, statuses), out, progress)
     count = 0
-    async for lines, claims in claim_lines(session, statuses):
-        await asyncio.to_thread(out.write, lines)  # the database reads the next chunk meanwhile
-        count += claims
-        if progress is not None:
-            progress(claims)
+    loop = asyncio.get_running_loop()
+    # Written by one thread while the database reads the next chunk (one: each thread that
+    # frees the chunks' large buffers would keep a malloc arena of its own).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-writer") as writer:
+        async for lines, claims in claim_lines(session, statuses):
+            await loop.run_in_executor(writer, out.write, lines)
+            count += claims
+            if progress is not None:
+                progress(claims)
     return count
 
 

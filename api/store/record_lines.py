@@ -249,10 +249,11 @@ def _lines(dialect: str) -> sa.TextClause:
         " WHERE c.status IN :statuses AND c.id > :after AND c.id <= :through ORDER BY c.id"
     )
     newline = sql.char(ord("\n"))
+    # Each line with its newline, so that Python need not copy the chunk to add the last one.
     joined = (
-        f"CAST(group_concat(line, {newline}) AS BLOB)"
+        f"CAST(group_concat(line || {newline}, '') AS BLOB)"
         if sql.sqlite
-        else f"convert_to(string_agg(line, {newline} ORDER BY id), 'UTF8')"
+        else f"convert_to(string_agg(line || {newline}, '' ORDER BY id), 'UTF8')"
     )
     text = f"SELECT count(*), count(line), {joined} FROM ({page}) AS page"
     return sa.text(text).bindparams(sa.bindparam("statuses", expanding=True))
@@ -339,8 +340,7 @@ async def claim_lines(
             await reader.exec_driver_sql("SET LOCAL jit = off")
         # Chunk i is read by reader i mod len(readers), each reader one chunk ahead of the
         # chunk being finished and written: the database reads while Python writes (on SQLite
-        # aiosqlite's thread runs the statement outside the GIL). Finishing runs in a thread
-        # so that the event loop keeps driving the reads meanwhile.
+        # aiosqlite's thread runs the statement outside the GIL).
         pending: deque[asyncio.Future[tuple[int, bytes, list[Any]]]] = deque()
         upcoming = iter(enumerate(ranges))
 
@@ -356,7 +356,7 @@ async def claim_lines(
                 count, text, rows = await pending.popleft()
                 start_next()
                 if count:
-                    yield await asyncio.to_thread(_with_floats, text, rows), count
+                    yield _with_floats(text, rows), count
         finally:
             for future in pending:  # the caller stopped early (or a read failed): stop reading too
                 future.cancel()
@@ -367,13 +367,12 @@ async def claim_lines(
 
 def _with_floats(text: bytes, rows: Sequence[Sequence[Any]]) -> bytes:
     """`text` with each marker replaced by the next float of `rows` (claim by claim, column by
-    column, unset ones skipped: the order the markers stand in), as orjson writes it, and the
-    last line's newline. One orjson call for the chunk's floats; their texts hold no comma."""
+    column, unset ones skipped: the order the markers stand in), as orjson writes it. One
+    orjson call for the chunk's floats; their texts hold no comma."""
     if not rows and MARKER not in text:
-        return text + b"\n"
+        return text
     floats = [value for row in rows for value in row if value is not None]
     parts = text.split(MARKER)
-    parts[-1] += b"\n"
     if len(parts) != len(floats) + 1:  # one snapshot reads both; only a bug gets here
         raise ExportError(f"{len(parts) - 1} floats in a chunk's lines, {len(floats)} read")
     pieces = [b""] * (2 * len(parts) - 1)
