@@ -10,7 +10,7 @@ import io
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -121,12 +121,14 @@ async def write_claims(
     loop = asyncio.get_running_loop()
     # Written by one thread while the database reads the next chunk (one: each thread that
     # frees the chunks' large buffers would keep a malloc arena of its own).
+    # aclosing: a failed write (a closed pipe) stops the reads at once, not when collected.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-writer") as writer:
-        async for lines, claims in claim_lines(session, statuses):
-            await loop.run_in_executor(writer, out.write, lines)
-            count += claims
-            if progress is not None:
-                progress(claims)
+        async with aclosing(claim_lines(session, statuses)) as chunks:
+            async for lines, claims in chunks:
+                await loop.run_in_executor(writer, out.write, lines)
+                count += claims
+                if progress is not None:
+                    progress(claims)
     return count
 
 
