@@ -1,7 +1,7 @@
 """I1 and E1: the data paths (issue 15) at scale, each beside a hand-written baseline in the same run.
 
 E1 exports the database's accepted claims as JSON Lines the way `claimsdb export` does
-(api.exports.write_claims: keyset chunks from one snapshot, lines written by the database). Its baseline is
+(api.exports.write_claims: chunks from one snapshot, each line written by the database). Its baseline is
 one plain SELECT of the same claims with their names and one of their quotes, on the driver's own
 connection, written with orjson: no chunking, no record building beyond the dict.
 

@@ -15,9 +15,13 @@ the same way (the control characters, '"' and '\\'; everything else as UTF-8). K
 values are written into the SQL already quoted, as orjson quotes them.
 
 Floats (a claim's statistics) are the exception: SQLite 3.40 writes 15 significant digits and
-PostgreSQL its own exponent form, neither orjson's shortest round-trip text. A claim with
-statistics gets a marker byte (\\x01, which JSON text never holds unescaped) where they go; a
-second statement reads the chunk's statistics as numbers, and orjson writes them there.
+PostgreSQL its own exponent form, neither orjson's shortest round-trip text. The database writes
+a marker byte (\\x01, which JSON text never holds unescaped) for each set float; a second
+statement reads the chunk's floats as numbers, and orjson's text of them replaces the markers.
+
+Chunks are id ranges, found by one scan of the ids, so that they can be read in any order: on
+PostgreSQL a second connection reads every other chunk from the same snapshot
+(snapshot_readers.py), and every reader reads ahead while the chunk before is written.
 """
 
 from __future__ import annotations
