@@ -590,8 +590,7 @@ def export(
 ) -> None:
     """Write claims as records (docs/records.md): JSON Lines, CSV (one row per quote) or Parquet.
     Streams from one consistent snapshot; memory does not grow with the number of claims."""
-    from api.exports import WRITERS, output_file
-    from api.store.export import claim_records
+    from api.exports import output_file, write_claims
 
     chosen = format.value if isinstance(format, Enum) else str(format)
     if chosen == "parquet" and out_path is None:
@@ -602,7 +601,7 @@ def export(
         try:
             with output_file(out_path) as file:
                 async with db.snapshot() as session:
-                    return await WRITERS[chosen](claim_records(session, statuses), file)
+                    return await write_claims(chosen, session, statuses, file)
         except BrokenPipeError:
             return None
 

@@ -4,16 +4,22 @@ describes each format."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing, contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.store.export import claim_records
+from api.store.record_lines import claim_lines
+from schema.enums import ClaimStatus
 from schema.flat import COLUMNS, neutralised, record_rows
 
 Format = Literal["jsonl", "csv", "parquet"]
@@ -97,6 +103,35 @@ async def write_parquet(chunks: Chunks, out: IO[bytes], progress: Callable[[int]
 
 
 WRITERS = {"jsonl": write_jsonl, "csv": write_csv, "parquet": write_parquet}
+
+
+async def write_claims(
+    fmt: Format,
+    session: AsyncSession,
+    statuses: Sequence[ClaimStatus],
+    out: IO[bytes],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """The claims in `statuses`, read through `session`, written to `out` in `fmt`. JSON Lines
+    come as the database writes them (api/store/record_lines.py: the same bytes write_jsonl
+    writes of the records, in a fraction of the time); CSV and Parquet from the records."""
+    if fmt != "jsonl":
+        return await WRITERS[fmt](claim_records(session, statuses), out, progress)
+    count = 0
+    loop = asyncio.get_running_loop()
+    # Written by one thread while the database reads the next chunk (one: each thread that
+    # frees the chunks' large buffers would keep a malloc arena of its own).
+    # aclosing: a failed write (a closed pipe) stops the reads at once, not when collected.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-writer") as writer:
+        async with aclosing(claim_lines(session, statuses)) as chunks:
+            async for lines, claims in chunks:
+                await loop.run_in_executor(writer, out.write, lines)
+                count += claims
+                if progress is not None:
+                    progress(claims)
+    return count
+
+
 MEDIA_TYPES = {
     "jsonl": "application/x-ndjson",
     "csv": "text/csv",

@@ -1,7 +1,7 @@
 """I1 and E1: the data paths (issue 15) at scale, each beside a hand-written baseline in the same run.
 
 E1 exports the database's accepted claims as JSON Lines the way `claimsdb export` does
-(api.store.export in keyset chunks from one snapshot, api.exports.write_jsonl). Its baseline is
+(api.exports.write_claims: chunks from one snapshot, each line written by the database). Its baseline is
 one plain SELECT of the same claims with their names and one of their quotes, on the driver's own
 connection, written with orjson: no chunking, no record building beyond the dict.
 
@@ -30,12 +30,11 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from api.exports import write_jsonl
+from api.exports import write_claims
 from api.importing import import_files
 from api.store.commands.users import system_user
 from api.store.db import Database
-from api.store.export import claim_records
-from schema.enums import Role
+from schema.enums import ClaimStatus, Role
 from schema.users import Actor
 
 DATA_PATHS = {
@@ -94,7 +93,7 @@ async def measured(call: Callable[[], Awaitable[int]]) -> Measured:
 async def export_claimsdb(db: Database, out: Path) -> int:
     with out.open("wb") as file:
         async with db.snapshot() as session:
-            return await write_jsonl(claim_records(session), file)
+            return await write_claims("jsonl", session, [ClaimStatus.ACCEPTED], file)
 
 
 _E1_BASELINE = """

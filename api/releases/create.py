@@ -16,14 +16,13 @@ from typing import Any
 
 import orjson
 
-from api.exports import MEDIA_TYPES, WRITERS, write_jsonl
+from api.exports import MEDIA_TYPES, write_claims, write_jsonl
 from api.releases.crate import crate_metadata
 from api.releases.directory import ReleaseError
 from api.settings import PROJECT_ROOT
 from api.store.db import Database
 from api.store.export import (
     audit_head,
-    claim_records,
     count_claims,
     schema_revision,
     source_records,
@@ -122,7 +121,7 @@ async def _write(
         for file_name, fmt in _CLAIM_FILES:
             path = directory / file_name
             with path.open("wb") as file:
-                written = await WRITERS[fmt](claim_records(session, statuses), file)
+                written = await write_claims(fmt, session, statuses, file)
             files.append(_described(path, written, MEDIA_TYPES[fmt]))
         path = directory / SOURCES_JSONL
         with path.open("wb") as file:

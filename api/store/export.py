@@ -43,8 +43,13 @@ _cohort, _comparator = aliased(Cohort), aliased(Cohort)
 _evidence_source = aliased(Source)
 _COHORT_FIELDS = ("label", "size", "female_count", "condition_id", "treatment_status", "sample_type")
 _COHORT_NAMES = ("label", "size", "femaleCount", "condition", "treatmentStatus", "sampleType")
-_STATISTICS = (("effect_size", "effectSize"), ("effect_measure", "effectMeasure"), ("p_value", "pValue"),
+STATISTICS = (("effect_size", "effectSize"), ("effect_measure", "effectMeasure"), ("p_value", "pValue"),
                ("ci_low", "ciLow"), ("ci_high", "ciHigh"))  # fmt: skip
+
+
+def statistics_record(values: Sequence[Any]) -> Record:
+    """A claim's statistics (effect size, measure, p-value, CI low, CI high) with the unset left out."""
+    return {name: value for (_, name), value in zip(STATISTICS, values, strict=True) if value is not None}
 
 
 def source_reference(source_id: int, doi: str | None, pmid: str | None) -> int | str:
@@ -52,13 +57,13 @@ def source_reference(source_id: int, doi: str | None, pmid: str | None) -> int |
 
 
 @dataclass
-class _Names:
+class VocabularyNames:
     """id → the name a record gives, for each vocabulary."""
 
     by_kind: dict[VocabularyKind, dict[int, str]]
 
     @classmethod
-    async def read(cls, session: AsyncSession) -> _Names:
+    async def read(cls, session: AsyncSession) -> VocabularyNames:
         by_kind = {}
         for kind, vocab in VOCABULARIES.items():
             rows = await session.execute(sa.select(vocab.table.id, vocab.label))
@@ -125,12 +130,10 @@ def _cohort_record(values: Sequence[Any], conditions: dict[int, str]) -> Record 
     return out
 
 
-def _claim_record(row: Sequence[Any], names: _Names, evidence: list[Record]) -> Record:
+def _claim_record(row: Sequence[Any], names: VocabularyNames, evidence: list[Record]) -> Record:
     (statement, target, intervention, outcome, direction, modality, evidence_type, organism, condition,
      sample_type, *rest) = row  # fmt: skip
-    statistics = {
-        name: value for (_, name), value in zip(_STATISTICS, rest[:5], strict=True) if value is not None
-    }
+    statistics = statistics_record(rest[:5])
     source_id, doi, pmid = rest[5:8]
     cohort_values = rest[8 : 8 + len(_COHORT_FIELDS)]
     comparator_values = rest[8 + len(_COHORT_FIELDS) :]
@@ -176,7 +179,7 @@ async def claim_records(
     session: AsyncSession, statuses: Sequence[ClaimStatus] = (ClaimStatus.ACCEPTED,), chunk: int = CHUNK
 ) -> AsyncIterator[list[Record]]:
     """The claims in `statuses` as records, in claim id order, a chunk at a time."""
-    names = await _Names.read(session)
+    names = await VocabularyNames.read(session)
     after = 0
     while True:
         rows = (await session.execute(_claims_chunk(statuses, after, chunk))).all()
