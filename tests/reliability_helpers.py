@@ -860,7 +860,9 @@ async def canonical_dump(db: Database) -> dict[str, Any]:
         # Not api_token (random tokens), nor the maintained aggregates: they hold bare ids (no
         # foreign keys to name them by) and are derived from the claims, which are compared;
         # `claimsdb db check` (aggregate_differences) checks them against those.
-        derived = {"api_token", "claim_cell", "claim_group"}
+        from api.store.aggregate_triggers import AGGREGATES
+
+        derived = {"api_token", *(agg.table for agg in AGGREGATES)}
         tables = [t for t in SQLModel.metadata.sorted_tables if t.name not in derived]
         # The audit log names rows of every table by id: dump it once all of them are keyed.
         # So do the tables naming rows by kind and id (search_term).

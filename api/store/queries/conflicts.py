@@ -220,9 +220,9 @@ def participating(
 # --- from the maintained aggregates ---------------------------------------------------------
 #
 # Questions (direction counts, DIRECT) need only (target, outcome, direction, organism,
-# condition): they are read from claim_cell, as the viewer sees it (api.store.queries.maintained),
-# in a few thousand rows for a target with 200,000 claims. Pairs start from the context groups
-# of claim_group.
+# condition): they are read from claim_question (counts) and claim_cell (DIRECT), or from
+# claim_cell alone when filtered by organism or condition or when the viewer's counts are
+# corrected (api.store.queries.maintained). Pairs start from the context groups of claim_group.
 
 
 def _question_rows(vis: ClaimVisibility, scope: Scope, materialized: bool) -> sa.CTE:
