@@ -1,6 +1,7 @@
 """The maintained aggregates (claim_cell, claim_summary, claim_question, claim_group) stay equal
-to a recount from the claims through every kind of write, `claimsdb db check` says so (or exits 1 naming the difference), and
-summaries read from them equal the claim-by-claim summary for every kind of viewer."""
+to a recount from the claims through every kind of write, `claimsdb db check` says so (or exits 1
+naming the difference), and summaries read from them equal the claim-by-claim summary for every
+kind of viewer."""
 
 from __future__ import annotations
 
