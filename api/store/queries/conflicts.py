@@ -27,6 +27,7 @@ from api.store.queries.claims import opposing, resolve_filter_name, visible
 from api.store.queries.maintained import corrections, counted_statuses, none_if, retracted_source_ids
 from api.store.queries.pagination import Ordering, Page, PageArgumentError, PageRequest, SortKey, fetch_page
 from api.store.queries.standing import from_retracted_source
+from schema.bearing import directions_oppose
 from schema.conflicts import ConflictKind, opposing_pair_count
 from schema.enums import EffectDirection, Modality, VocabularyKind
 from schema.pair_search import ConditionsRelated, Group, GroupPair, first_group_pairs
@@ -1002,6 +1003,17 @@ def _direct_pairs_of(status: str, scope: Scope, limit: int, after: bool) -> sa.S
         .subquery("lefts")
     )
     h = table.alias("h")
+    # The directions opposing each one, as rows: joined through them, each right group is found
+    # by its whole primary key (direction included) rather than by a range of the question's
+    # groups, which PostgreSQL scanned once per left group.
+    opposites = sa.union_all(
+        *[
+            sa.select(sa.literal(d.value).label("direction"), sa.literal(e.value).label("opposite"))
+            for d in EffectDirection
+            for e in EffectDirection
+            if directions_oppose(d, e)
+        ]
+    ).subquery("opposites")
     sides = (("left", lefts), ("right", h))
     signature = [(f"{side}_{c}", row.c[c]) for side, row in sides for c in _SIGNATURE]
     return (
@@ -1015,7 +1027,8 @@ def _direct_pairs_of(status: str, scope: Scope, limit: int, after: bool) -> sa.S
             *[column.label(name) for name, column in signature],
         )
         .select_from(lefts)
-        .join(h, sa.and_(*partner_of(lefts, h, "h_older")))
+        .join(opposites, opposites.c.direction == lefts.c.direction)
+        .join(h, sa.and_(h.c.direction == opposites.c.opposite, *partner_of(lefts, h, "h_older")))
         .order_by(lefts.c.first_id, h.c.first_id)
         .limit(limit)
     )
