@@ -582,10 +582,10 @@ class _Deferred:
     claim and target, api/store/aggregate_triggers.py) are dropped and the aggregates counted in
     one GROUP BY each at the end, then the triggers made again: the aggregates of an empty
     claim_target are empty, so the count from all claims is exactly what the triggers would keep.
-    When it is not, on SQLite only the claim_target insert trigger is dropped and each chunk's
-    rows are counted in by one grouped upsert per aggregate (count_aggregates): the chunk's
-    claims are one id run there. PostgreSQL keeps its triggers then: dropping one would lock
-    claim_target against every reader until commit.
+    When it is not, only the claim_target insert trigger is set aside (dropped on SQLite,
+    disabled on PostgreSQL, where dropping would lock claim_target against every reader until
+    commit) and each chunk's rows are counted in by one grouped upsert per aggregate
+    (count_aggregates).
     """
 
     TABLES = ("source", "cohort", "claim", "evidence", "claim_target", "claim_search")
@@ -599,7 +599,8 @@ class _Deferred:
         self.indexes: list[str] = []  # CREATE INDEX statements of the dropped indexes
         self.foreign_keys: list[str] = []  # ALTER TABLE ... ADD CONSTRAINT, PostgreSQL
         self.trigger: str | None = None  # the FTS trigger's CREATE statement while it is dropped
-        # SQLite: the aggregates' claim_target insert trigger's CREATE statement while dropped.
+        # The statement that puts the aggregates' claim_target insert trigger back, while it is
+        # set aside (SQLite: its CREATE; PostgreSQL: ENABLE).
         self.aggregate_trigger: str | None = None
         self.aggregates_deferred = False  # the aggregate triggers are dropped until finish()
 
@@ -613,6 +614,11 @@ class _Deferred:
             self.aggregates_deferred = True
         elif self.sqlite:
             self.aggregate_trigger = await self._take_trigger(self.AGGREGATE_TRIGGER)
+        else:
+            # Disabling takes a SHARE ROW EXCLUSIVE lock: readers go on, other writers of
+            # claim_target wait for the commit (they queue behind the import's audit head anyway).
+            await self._execute(f"ALTER TABLE claim_target DISABLE TRIGGER {self.AGGREGATE_TRIGGER}")
+            self.aggregate_trigger = f"ALTER TABLE claim_target ENABLE TRIGGER {self.AGGREGATE_TRIGGER}"
         if enabled is False:
             return
         for table in self.TABLES:
@@ -694,14 +700,19 @@ class _Deferred:
             await self._execute(f"DROP TRIGGER {name}")
         return sql
 
-    async def count_aggregates(self, sql: _Sql, first_id: int, last_id: int) -> None:
-        """Count the claim_target rows of claims first_id..last_id into the maintained aggregates
-        (SQLite only), as the dropped insert trigger would have: one grouped upsert per
-        aggregate instead of two upserts per row (a tenth of a large import's time)."""
-        if self.aggregate_trigger is not None:
-            for agg in aggregate_triggers.AGGREGATES:
-                statement = aggregate_triggers.add_counted(agg, "ct.claim_id BETWEEN ? AND ?", "sqlite")
-                await sql.driver.execute(statement, (first_id, last_id))
+    async def count_aggregates(self, sql: _Sql, claim_ids: list[int]) -> None:
+        """Count the claim_target rows of these new claims into the maintained aggregates, as
+        the insert trigger set aside would have: one grouped upsert per aggregate instead of two
+        upserts per row (a tenth to a quarter of a large import's time)."""
+        if self.aggregate_trigger is None:
+            return
+        if self.sqlite:  # a chunk's claims are one run of ids there (allocated under the lock)
+            where, params = "ct.claim_id BETWEEN ? AND ?", (claim_ids[0], claim_ids[-1])
+        else:  # a sequence's ids may interleave with another session's
+            where = "ct.claim_id BETWEEN ? AND ? AND ct.claim_id = ANY(?::int[])"  # the range for the plan
+            params = (min(claim_ids), max(claim_ids), claim_ids)
+        for agg in aggregate_triggers.AGGREGATES:
+            await sql.fetch(aggregate_triggers.add_counted(agg, where, self._dialect), *params)
 
     async def index_text(self, sql: _Sql, first_id: int, last_id: int) -> None:
         """Feed claim_fts the claim_search rows of claims first_id..last_id (SQLite only), as the
@@ -1079,7 +1090,7 @@ class BulkImport:
         if sql.sqlite:
             assert new_ids[-1] - new_ids[0] == len(new_ids) - 1  # allocated in one run under the lock
             await self.deferred.index_text(sql, new_ids[0], new_ids[-1])
-            await self.deferred.count_aggregates(sql, new_ids[0], new_ids[-1])
+        await self.deferred.count_aggregates(sql, new_ids)
 
         self.audit.stamp(now)
         if self.audit_mode == "entity":
