@@ -18,6 +18,7 @@ from api.settings import Settings
 from api.store.commands.lifecycle import submit_claim
 from api.store.db import Database
 from api.store.queries.audit import AuditFilterSpec, audit_page
+from api.store.queries.audit_chain import entities_verified
 from api.store.queries.pagination import PageRequest
 from api.store.queries.users import actor_by_name
 from schema.tables import AuditEvent, Claim
@@ -102,3 +103,20 @@ async def test_a_claim_changed_through_a_command_later_still_verifies(
         await submit_claim(w, ids[1], expected_version=1)
     verify = await ainvoke(["audit", "verify"], settings)
     assert verify.exit_code == 0, verify.output
+
+
+async def test_claim_audit_verified_checks_an_imported_claim_against_its_chunk_event(
+    settings: Settings, seeded_db: Database, tmp_path: Path
+) -> None:
+    """What Claim.auditVerified reads (entities_verified): true for imported claims as they
+    were imported, false for the one changed in SQL, and only for it."""
+    ids = await _import(settings, seeded_db, tmp_path)
+    async with seeded_db.read() as session:
+        assert set((await entities_verified(session, "Claim", ids)).values()) == {None}
+    async with seeded_db.engine.begin() as connection:
+        tamper = sa.text("UPDATE evidence SET locator = 'Methods' WHERE claim_id = :id")
+        await connection.execute(tamper, {"id": ids[1]})
+    async with seeded_db.read() as session:
+        found = await entities_verified(session, "Claim", ids)
+    assert [claim_id for claim_id, broken in found.items() if broken is not None] == [ids[1]]
+    assert f"claim {ids[1]} no longer matches its import event" in found[ids[1]].reason

@@ -117,6 +117,27 @@ async def changed_claims(
     return out
 
 
+async def still_matches(session: AsyncSession, claim_id: int, after: dict[str, Any]) -> bool:
+    """Whether one claim a chunk event created still has the content the event recorded (True
+    for an event without digests); the check changed_claims makes for a whole chunk."""
+    digests = after.get(DIGESTS)
+    if digests is None:
+        return True
+    ids = claim_ids(after.get("ids") or [])
+    if claim_id not in ids or len(ids) != len(digests):
+        return False
+    row = (
+        await session.execute(
+            sa.text(f"SELECT {', '.join(CLAIM_COLUMNS)} FROM claim WHERE id = :id"), {"id": claim_id}
+        )
+    ).first()
+    quotes = await session.execute(
+        sa.text(f"SELECT {', '.join(EVIDENCE_COLUMNS)} FROM evidence WHERE claim_id = :id ORDER BY position"),
+        {"id": claim_id},
+    )
+    return row is not None and claim_digest(row, quotes.all()) == digests[ids.index(claim_id)]
+
+
 async def creating_event(session: AsyncSession, claim_id: int) -> int | None:
     """The id of the chunk event that created a bulk-imported claim (for its history), or None.
 
