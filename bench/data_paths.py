@@ -6,11 +6,12 @@ one plain SELECT of the same claims with their names and one of their quotes, on
 connection, written with orjson: no chunking, no record building beyond the dict.
 
 I1 imports those claims back through `claimsdb import`'s path (api.importing.import_files: read,
-validate, resolve, skip repeats, insert, an audit event per claim), each given a new sample type
-so it is a new finding. It runs as --dry-run: everything an import does but the final COMMIT, so
-the benchmark database is the same afterwards. Its baseline inserts the same claims and quotes
-into the same tables on the driver's connection (executemany on SQLite, COPY on PostgreSQL)
-with names looked up in dicts and no validation, no audit, and is rolled back too.
+validate, resolve, skip repeats, insert, an audit event per chunk with a digest of each claim),
+each given a new sample type so it is a new finding. It runs as --dry-run: everything an import
+does but the final COMMIT, so the benchmark database is the same afterwards. Its baseline
+inserts the same claims and quotes into the same tables on the driver's connection (executemany
+on SQLite, COPY on PostgreSQL) with names looked up in dicts and no validation, no audit, and is
+rolled back too.
 
 Both report claims per second and the growth of the process's resident memory while they run
 (sampled every 20 ms): the goals say memory must not grow with the number of claims.

@@ -834,7 +834,7 @@ _POLYMORPHIC = {
     ),
 }  # fmt: skip
 # Keys of bulk-import audit documents that name row ids (or hash them): runs, not content.
-_AUDIT_ID_LISTS = {"ids", "fingerprints_sha256"}
+_AUDIT_ID_LISTS = {"ids", "content_sha256"}
 
 
 def _plain(value: Any) -> Any:

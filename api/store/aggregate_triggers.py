@@ -300,15 +300,28 @@ def drops(dialect: str, table: str) -> list[str]:
     return sqlite_drops(table) if dialect == "sqlite" else postgresql_drops(table)
 
 
-def recount(agg: Aggregate) -> str:
-    """SELECT of every aggregate row as counted from the claims now (columns: keys, n[, first_id])."""
-    rows = Rows("ct", "c", "claim_target ct JOIN claim c ON c.id = ct.claim_id", "1 = 1")
+def recount(agg: Aggregate, where: str = "1 = 1") -> str:
+    """SELECT of every aggregate row as counted from the claims now (columns: keys, n[, first_id]),
+    or from the (claim, target) rows `where` (over `ct` and `c`) picks."""
+    rows = Rows("ct", "c", "claim_target ct JOIN claim c ON c.id = ct.claim_id", where)
     exprs = _exprs(agg, rows)
     named = ", ".join(f"{e} AS {n}" for (n, _), e in zip(agg.keys, exprs, strict=True))
     first = ", min(ct.claim_id) AS first_id" if agg.first_id else ""
     return (
         f"SELECT {named}, count(*) AS n{first} FROM {rows.from_} WHERE {_condition(agg, rows)} "
         f"GROUP BY {', '.join(exprs)}"
+    )
+
+
+def add_counted(agg: Aggregate, where: str, dialect: str) -> str:
+    """Count the (claim, target) rows `where` picks into the aggregate in one statement, as the
+    insert trigger would row by row (for a bulk insert that bypasses it)."""
+    columns = [n for n, _ in agg.keys]
+    first = f", first_id = {_min(dialect)}({agg.table}.first_id, excluded.first_id)" if agg.first_id else ""
+    return (
+        f"INSERT INTO {agg.table} ({', '.join(columns + ['n'] + (['first_id'] if agg.first_id else []))}) "
+        f"{recount(agg, where)} "
+        f"ON CONFLICT ({', '.join(columns)}) DO UPDATE SET n = {agg.table}.n + excluded.n{first}"
     )
 
 

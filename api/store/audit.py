@@ -16,6 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.store import import_digest
+from api.store.import_digest import changed_claims
 from schema.audit import GENESIS_HASH, ChainBreak, EventContent, event_hash, verify_chain
 from schema.base import utcnow
 from schema.tables import AuditEvent, AuditHead
@@ -149,6 +151,15 @@ async def verify_log(session: AsyncSession, batch: int = 5000) -> VerifyResult:
         broken = verify_chain(chunk, anchor)
         if broken:
             return VerifyResult(broken.event_id - 1, broken)
+        for ev in events:
+            # A chunk event holds digests, not content: the claims themselves are checked.
+            if ev.action != import_digest.ACTION:
+                continue
+            if changed := await changed_claims(session, ev.id, ev.after):
+                claim_id, why = changed[0]
+                more = f"; {len(changed) - 1} more of its claims too" if len(changed) > 1 else ""
+                reason = f"claim {claim_id}, created by this import event, no longer matches it: {why}{more}"
+                return VerifyResult(count + ev.id - chunk[0][0].id, ChainBreak(ev.id, reason))
         anchor = chunk[-1][2]
         count += len(chunk)
         session.expunge_all()

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.store.import_digest import creating_event
 from api.store.queries.pagination import Ordering, Page, PageRequest, SortKey, fetch_page
 from schema.tables import AuditEvent, User
 
@@ -30,7 +31,11 @@ async def audit_page(
     if spec.entity_type is not None:
         where.append(AuditEvent.entity_type == spec.entity_type)
     if spec.entity_id is not None:
-        where.append(AuditEvent.entity_id == spec.entity_id)
+        entity = AuditEvent.entity_id == spec.entity_id
+        # A bulk-imported claim's creation is its import chunk's event, filed under another id.
+        if spec.entity_type == "Claim" and (chunk := await creating_event(session, spec.entity_id)):
+            entity = sa.or_(entity, AuditEvent.id == chunk)
+        where.append(entity)
     if spec.actor is not None:
         where.append(AuditEvent.actor_id.in_(sa.select(User.id).where(User.name == spec.actor)))
     if spec.actions is not None:

@@ -9,7 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.store import import_digest
 from api.store.audit import stored_content
+from api.store.import_digest import creating_event, still_matches
 from schema.audit import ChainBreak, Neighbours, verify_in_place
 from schema.tables import AuditEvent, AuditHead
 
@@ -61,7 +63,34 @@ async def entities_verified(
     for row in rows:
         if found[row.entity_id] is None and breaks[row.id] is not None:
             found[row.entity_id] = breaks[row.id]
+    if entity_type == "Claim":
+        await _imported_claims(session, rows, found)
     return found
+
+
+async def _imported_claims(
+    session: AsyncSession, rows: Sequence[AuditEvent], found: dict[int, ChainBreak | None]
+) -> None:
+    """A bulk-imported claim's creation is its chunk's event (filed under another claim's id):
+    that event must verify in place, and, while no later event of the claim's own carries its
+    content, the claim must still match the digest the event recorded."""
+    has_events = {row.entity_id for row in rows if row.action != import_digest.ACTION}
+    by_command = {row.entity_id for row in rows if row.action == "claim.create"}
+    for claim_id in found.keys() - by_command:  # by createClaim: its own events were checked above
+        event_id = await creating_event(session, claim_id)
+        if event_id is None:
+            continue
+        event = await session.get(AuditEvent, event_id)
+        assert event is not None
+        broken = (await _check(session, [event]))[event_id]
+        if (
+            broken is None
+            and claim_id not in has_events
+            and not await still_matches(session, claim_id, event.after or {})
+        ):
+            broken = ChainBreak(event_id, f"claim {claim_id} no longer matches its import event")
+        if found[claim_id] is None:
+            found[claim_id] = broken
 
 
 async def _links(session: AsyncSession, ids: set[int]) -> dict[int, Any]:
