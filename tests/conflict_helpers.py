@@ -484,7 +484,9 @@ def api_pairs(questions: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[st
 
 # --- counting statements and loaded claims ----------------------------------------------------
 
-_HOUSEKEEPING = re.compile(r"^\s*(PRAGMA|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
+# Transaction control, and planner settings for one transaction (SET LOCAL, PostgreSQL): not
+# statements that read anything.
+_HOUSEKEEPING = re.compile(r"^\s*(PRAGMA|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET LOCAL)\b", re.IGNORECASE)
 
 
 @dataclass

@@ -841,7 +841,15 @@ async def _first_direct_pairs(
             values |= {"start_left": start.left_group, "start_right": start.right_group}
         each.append(values)
     text, parameters = sql.union_all(each, numbered=connection.dialect.paramstyle.startswith("numeric"))
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
+        # Planned for the questions at hand: after five runs of a prepared statement PostgreSQL
+        # may switch to a generic plan, which for this walk was 3-4 times slower (110-140 ms
+        # against 30 ms for ten questions at 1M claims). For this statement only.
+        await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     found = (await connection.exec_driver_sql(text, parameters)).all()
+    if postgresql:
+        await connection.exec_driver_sql("SET LOCAL plan_cache_mode TO DEFAULT")
     plans: dict[tuple[int, int], list[GroupPair]] = {key: [] for key in keys}
     pairs_in: dict[tuple[int, int], int] = dict.fromkeys(keys, 0)  # claim pairs, but the cursor's
     rows: dict[tuple[int, int, int], tuple[Any, ...]] = {}
