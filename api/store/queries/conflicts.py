@@ -842,14 +842,19 @@ async def _first_direct_pairs(
         each.append(values)
     text, parameters = sql.union_all(each, numbered=connection.dialect.paramstyle.startswith("numeric"))
     postgresql = connection.dialect.name == "postgresql"
+    settings = ("plan_cache_mode", "join_collapse_limit", "from_collapse_limit")
     if postgresql:
         # Planned for the questions at hand: after five runs of a prepared statement PostgreSQL
         # may switch to a generic plan, which for this walk was 3-4 times slower (110-140 ms
-        # against 30 ms for ten questions at 1M claims). For this statement only.
-        await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+        # against 30 ms for ten questions at 1M claims). Its joins are written in the order to
+        # run them (the walk, then each right group by key), so the planner need not search
+        # others: planning ten walks took 29 ms, 22 ms this way. For this statement only.
+        for name, value in zip(settings, ("force_custom_plan", "1", "1"), strict=True):
+            await connection.exec_driver_sql(f"SET LOCAL {name} = {value}")
     found = (await connection.exec_driver_sql(text, parameters)).all()
     if postgresql:
-        await connection.exec_driver_sql("SET LOCAL plan_cache_mode TO DEFAULT")
+        for name in settings:
+            await connection.exec_driver_sql(f"SET LOCAL {name} TO DEFAULT")
     plans: dict[tuple[int, int], list[GroupPair]] = {key: [] for key in keys}
     pairs_in: dict[tuple[int, int], int] = dict.fromkeys(keys, 0)  # claim pairs, but the cursor's
     rows: dict[tuple[int, int, int], tuple[Any, ...]] = {}
