@@ -141,7 +141,7 @@ async def _resolved_pairs(info: GraphQLInfo, rows: list[PairRow]) -> list[Confli
     """A page of pairs with their claims and differences: the claims in one DataLoader batch, the
     names of differing aspects gathered, so each loader batches them too."""
     if not _asks_for_claims(info.selected_fields):
-        return [_bare_pair(r) for r in rows]
+        return [_pair(r) for r in rows]
     loaders = info.context.loaders
     ids = sorted({i for r in rows for i in (r.left_id, r.right_id)})
     claims = dict(zip(ids, await loaders.claim.load_many(ids), strict=True))
@@ -152,15 +152,18 @@ async def _resolved_pairs(info: GraphQLInfo, rows: list[PairRow]) -> list[Confli
     out = []
     for r, found in zip(rows, aspects, strict=True):
         differences = [ContextDifference(aspect=a, left=next(names), right=next(names)) for a in found]
-        pair = _bare_pair(r)
-        pair._left, pair._right, pair._differences = claims[r.left_id], claims[r.right_id], differences
-        out.append(pair)
+        out.append(_pair(r, claims[r.left_id], claims[r.right_id], differences))
     return out
 
 
-def _bare_pair(row: PairRow) -> ConflictPair:
+def _pair(
+    row: PairRow,
+    left: ClaimRow | None = None,
+    right: ClaimRow | None = None,
+    differences: list[ContextDifference] | None = None,
+) -> ConflictPair:
     kind = ConflictKind.DIRECT if row.direct else ConflictKind.CONTEXTUAL
-    return ConflictPair(kind=kind, _left=None, _right=None, _differences=None)
+    return ConflictPair(kind=kind, _left=left, _right=right, _differences=differences)
 
 
 async def _pairs_connection(info: GraphQLInfo, page: Any) -> Connection[ConflictPair]:

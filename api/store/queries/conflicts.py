@@ -319,6 +319,17 @@ def _opposing_pairs(p: sa.CTE) -> tuple[Any, Any, sa.Select]:
 _SIGNATURE = ("direction", *_ASPECT_COLUMNS)
 
 
+# claim_group's key columns holding a stand-in for "none" (schema.tables), and the stand-in.
+_STAND_INS = {"condition_id": 0, "cohort_id": 0, "sample_type": "", "intervention_id": 0}
+
+
+def _signature_column(column: Any, name: str, label: str | None = None) -> Any:
+    """One of claim_group's signature columns as the pair search reads it: NULL for "none"."""
+    if name in _STAND_INS:
+        return none_if(column, _STAND_INS[name], label or name)
+    return column.label(label) if label is not None else column
+
+
 def _groups(p: sa.CTE) -> sa.Subquery:
     columns = [p.c.target_id, p.c.outcome_id, *[getattr(p.c, c) for c in _SIGNATURE]]
     return (
@@ -755,13 +766,7 @@ def _maintained_groups(vis: ClaimVisibility, scope: Scope, keys: Sequence[tuple[
     aggregated = sa.select(
         g.target_id,
         g.outcome_id,
-        g.direction,
-        g.organism_id,
-        none_if(g.condition_id, 0, "condition_id"),
-        none_if(g.cohort_id, 0, "cohort_id"),
-        none_if(g.sample_type, "", "sample_type"),
-        g.evidence_type,
-        none_if(g.intervention_id, 0, "intervention_id"),
+        *[_signature_column(getattr(g, name), name) for name in _SIGNATURE],
         g.n,
         g.first_id,
     ).where(
@@ -827,7 +832,8 @@ async def _first_direct_pairs(
     not apply at all: more than one status counted (a group would be the sum of several rows),
     or claims added to or subtracted from the aggregate for this viewer."""
     statuses = counted_statuses(vis, live_only=True)
-    if len(statuses) != 1 or await _corrected(session, vis, scope, keys):
+    # The caller found no claim subtracted (_groups_are_maintained): only additions are left.
+    if len(statuses) != 1 or await _corrected(session, vis, scope, keys, weights=(1,)):
         return None
     (status,) = statuses
     limit = size + 2
@@ -867,7 +873,7 @@ async def _first_direct_pairs(
         if pair != start:
             pairs_in[key] += int(r[4]) * int(r[5])
         for first_id, n, signature in ((r[2], r[4], r[6 : 6 + width]), (r[3], r[5], r[6 + width :])):
-            rows[(*key, first_id)] = (*key, first_id, int(n), *_stand_ins_as_none(tuple(signature)))
+            rows[(*key, first_id)] = (*key, first_id, int(n), *signature)
     filled = {key for key, plan in plans.items() if len(plan) >= limit or pairs_in[key] > size}
     return _DirectPairs(
         {key: plan for key, plan in plans.items() if key in filled},
@@ -875,29 +881,20 @@ async def _first_direct_pairs(
     )
 
 
-_NONE_IF = {"condition_id": 0, "cohort_id": 0, "sample_type": "", "intervention_id": 0}
-
-
-def _stand_ins_as_none(signature: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A signature read from claim_group's key columns as _maintained_groups gives it (none_if)."""
-    return tuple(
-        None if name in _NONE_IF and value == _NONE_IF[name] else value
-        for name, value in zip(_SIGNATURE, signature, strict=True)
-    )
-
-
 async def _corrected(
-    session: AsyncSession, vis: ClaimVisibility, scope: Scope, keys: Sequence[tuple[int, int]] | None
+    session: AsyncSession,
+    vis: ClaimVisibility,
+    scope: Scope,
+    keys: Sequence[tuple[int, int]] | None,
+    weights: tuple[int, ...] = (1, -1),
 ) -> bool:
-    """Whether a claim of these questions (None: of the scope) is added to or subtracted from
-    what the viewer's status rows count (their own unpublished claims; retracted sources')."""
-    for seen, _weight in _corrections(vis, scope):
-        if await session.scalar(sa.select(sa.exists(_claim_rows(seen, scope, keys)))):
+    """Whether a claim of these questions (None: of the scope) is added to (weight 1) or
+    subtracted from (-1) what the viewer's status rows count (their own unpublished claims;
+    retracted sources'), of the corrections of `weights`."""
+    for seen, weight in _corrections(vis, scope):
+        if weight in weights and await session.scalar(sa.select(sa.exists(_claim_rows(seen, scope, keys)))):
             return True
     return False
-
-
-_CONTEXT = _ASPECT_COLUMNS  # a group's context: the aspects (claim_group names its columns alike)
 
 
 @dataclass(frozen=True)
@@ -965,7 +962,7 @@ def _direct_pairs_of(status: str, scope: Scope, limit: int, after: bool) -> sa.S
 
     def same_group(row: Any, other: Any) -> list[sa.ColumnElement[bool]]:
         """`other` is a row of `row`'s group (another modality): the primary key's prefix."""
-        columns = ("target_id", "outcome_id", "status", "direction", *_CONTEXT)
+        columns = ("target_id", "outcome_id", "status", "direction", *_ASPECT_COLUMNS)
         return [other.c[c] == row.c[c] for c in columns] + modality_ok(other)
 
     def first_of_group(row: Any, name: str) -> sa.ColumnElement[bool]:
@@ -982,7 +979,7 @@ def _direct_pairs_of(status: str, scope: Scope, limit: int, after: bool) -> sa.S
     def partner_of(left: Any, right: Any, name: str) -> list[sa.ColumnElement[bool]]:
         """`right` is the first row of a group opposing `left`'s, of the same context, after it
         (and at or after the cursor's pair)."""
-        out = [right.c[c] == left.c[c] for c in ("target_id", "outcome_id", "status", *_CONTEXT)]
+        out = [right.c[c] == left.c[c] for c in ("target_id", "outcome_id", "status", *_ASPECT_COLUMNS)]
         out += [
             right.c.direction.in_(changes),
             opposing(left.c.direction, right.c.direction),
@@ -1028,7 +1025,7 @@ def _direct_pairs_of(status: str, scope: Scope, limit: int, after: bool) -> sa.S
         ]
     ).subquery("opposites")
     sides = (("left", lefts), ("right", h))
-    signature = [(f"{side}_{c}", row.c[c]) for side, row in sides for c in _SIGNATURE]
+    signature = [_signature_column(row.c[c], c, f"{side}_{c}") for side, row in sides for c in _SIGNATURE]
     return (
         sa.select(
             lefts.c.target_id,
@@ -1037,7 +1034,7 @@ def _direct_pairs_of(status: str, scope: Scope, limit: int, after: bool) -> sa.S
             h.c.first_id.label("right_id"),
             size(lefts, "left_rows").label("left_n"),
             size(h, "right_rows").label("right_n"),
-            *[column.label(name) for name, column in signature],
+            *signature,
         )
         .select_from(lefts)
         .join(opposites, opposites.c.direction == lefts.c.direction)
