@@ -62,3 +62,9 @@ class UserError:
         `prefix` ("claim 12: " for the twelfth record of an import)."""
         parts = (prefix, *self.parts) if self.parts and prefix else self.parts
         return UserError(self.code, prefix + self.message, (*path, *self.field), parts)
+
+    def followed_by(self, text: str) -> UserError:
+        """This error with `text` added to its message (a hint only the caller can give)."""
+        return UserError(
+            self.code, self.message + text, self.field, (*self.parts, text) if self.parts else ()
+        )

@@ -3,6 +3,10 @@ forming one claim. The columns are the record's own fields (schema.records.Claim
 GraphQL names, a nested record's fields written `cohort.label`, `statistics.pValue`,
 `evidence.quote`; they are derived from the model, so the table format cannot drift from it.
 
+A claim's `source` (and `evidence.source`) is one column holding a reference. A source given in
+full (schema.records.SourceGiven) has no columns: its authors are a list and its derivedFrom a
+reference of its own, neither of which a cell holds unambiguously, so that form is JSON Lines'.
+
 Empty cells are absent values. A claim's own columns are read from its first row; every row
 carries them (so a file sorted or filtered by a spreadsheet still reads), and rows of one claim
 that disagree on them are reported rather than silently merged.

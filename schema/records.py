@@ -7,7 +7,8 @@ YAML keeps its snake_case keys.
 
 A reference names another object by text (a vocabulary entry's name, alias or CURIE; a source's
 DOI, PMID or URL) or by its database id (an int). The API turns a global ID into the id before
-the store sees it; the seed loader turns its source keys into ids.
+the store sees it; the seed loader turns its source keys into ids. A claim's source and a quote's
+may instead be given in full, as a SourceRecord (SourceGiven); the API's inputs never do that.
 
 Here the types are checked (pydantic); the rules (lengths, ranges, exactly one subject, at most 50
 quotes, DOI and PMID spelling, ...) are schema.validation's, which reports every problem at once
@@ -16,11 +17,12 @@ with the field path and message the API gives.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
@@ -84,6 +86,22 @@ class SourceRecord(Record):
     """A curator's reason for an entry (documentation only; not stored)."""
 
 
+def _source_form(value: Any) -> str:
+    """Which form a source is given in: an object is a source record, anything else a reference.
+    Deciding by the shape, not by trying both, keeps a bad field of a record from being reported
+    as "not a reference" too."""
+    return "record" if isinstance(value, (dict, SourceRecord)) else "reference"
+
+
+# A claim's (or a quote's) source: a reference to a stored source (DOI, PMID, URL or id), or the
+# source given in full, which the store reuses when it is stored already and creates otherwise
+# (docs/records.md). derivedFrom inside a source record is always a reference.
+SourceGiven = Annotated[
+    Annotated[int | str, Tag("reference")] | Annotated[SourceRecord, Tag("record")],
+    Discriminator(_source_form),
+]
+
+
 class CohortRecord(Record):
     """A study population. A claim names its source's cohort by label: a label the source
     already has is reused (and must not be contradicted), a new one is created."""
@@ -126,8 +144,9 @@ class EvidenceRecord(Record):
     """Where in the source ("Results", "p. 4", "Fig. 2"); at most 300 characters."""
     stance: Stance = Stance.SUPPORTS
     """Whether the quote supports or disputes the claim."""
-    source: Annotated[int | str | None, Refers("Source")] = None
-    """The source quoted (DOI, PMID, URL or id); the claim's own source when left out."""
+    source: Annotated[SourceGiven | None, Refers("Source")] = None
+    """The source quoted: its DOI, PMID, URL or id, or a source record (reused when it names a
+    stored source, created otherwise); the claim's own source when left out."""
 
 
 class ClaimRecord(Record):
@@ -136,8 +155,10 @@ class ClaimRecord(Record):
 
     statement: str
     """The curator's paraphrase of the finding; at most 2,000 characters."""
-    source: Annotated[int | str, Refers("Source")]
-    """The source that states the claim: its DOI, PMID, URL or id."""
+    source: Annotated[SourceGiven, Refers("Source")]
+    """The source that states the claim: its DOI, PMID, URL or id, or a source record (reused
+    when its DOI, PMID or URL names a stored source whose fields it agrees with, created
+    otherwise; its derivedFrom may name a source given by an earlier record)."""
     target: Annotated[int | str | None, Refers("Target")] = None
     """The subject when it is a target (symbol, alias, CURIE or id); exactly one of target and
     intervention."""
@@ -169,6 +190,29 @@ class ClaimRecord(Record):
     """Create the claim SUBMITTED for review rather than as a DRAFT."""
     note: str | None = None
     """A curator's reason for an entry (documentation only; not stored)."""
+
+    def sources(self) -> Iterator[tuple[tuple[str, ...], int | str | SourceRecord | None]]:
+        """The sources the record names or gives, each with its field path: its own, then its
+        quotes' (None for a quote of the claim's own source)."""
+        yield ("source",), self.source
+        for index, ev in enumerate(self.evidence):
+            yield ("evidence", str(index), "source"), ev.source
+
+    def with_sources(
+        self, source_for: Callable[[tuple[str, ...], Any], int | str | SourceRecord | None]
+    ) -> ClaimRecord:
+        """This record with each source (as sources() lists them) replaced by what `source_for`
+        gives for its path and value; the record itself when nothing changes."""
+        changed = False
+        evidence = []
+        for (path, old), ev in zip(list(self.sources())[1:], self.evidence, strict=True):
+            new = source_for(path, old)
+            changed |= new is not old
+            evidence.append(ev if new is old else ev.model_copy(update={"source": new}))
+        source = source_for(("source",), self.source)
+        if source is self.source and not changed:
+            return self
+        return self.model_copy(update={"source": source, "evidence": evidence})
 
 
 RECORDS: tuple[type[Record], ...] = (

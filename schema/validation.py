@@ -13,6 +13,7 @@ it by label is here (cohort_disagreement), since both the commands and the bulk 
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 import types
@@ -114,12 +115,15 @@ class CheckedClaim:
     evidence: list[CheckedEvidence]
     cohort: CheckedCohort | None
     comparator: CheckedCohort | None
+    # The sources the record gives in full (its own, then its quotes'), each with its field path;
+    # empty when it names them all by reference, the usual case.
+    sources: list[tuple[tuple[str, ...], CheckedSource]] = dataclasses.field(default_factory=list)
 
 
 def check_claim(record: ClaimRecord) -> tuple[CheckedClaim | None, list[UserError]]:
     """createClaim's rules: a statement, exactly one subject, sound statistics, 1-50 quotes of
-    at most 2,000 characters, cohorts with a label and counts that add up. Returns the checked
-    values, or None and every problem."""
+    at most 2,000 characters, cohorts with a label and counts that add up, and createSource's
+    rules for a source given in full. Returns the checked values, or None and every problem."""
     p = Problems()
     statement = p.label(record.statement, MAX_STATEMENT, "statement", required=True)
     sample_type = p.label(record.sample_type, MAX_SHORT_LABEL, "sampleType", required=False)
@@ -134,10 +138,32 @@ def check_claim(record: ClaimRecord) -> tuple[CheckedClaim | None, list[UserErro
     checked = [_evidence(p, ev, "evidence", str(index)) for index, ev in enumerate(evidence)]
     cohort = _cohort(p, record.cohort, "cohort")
     comparator = _cohort(p, record.comparator, "comparator")
+    sources = _given_sources(p, record)
     if p.errors:
         return None, p.errors
     assert statement is not None
-    return CheckedClaim(statement, sample_type, statistics, checked, cohort, comparator), p.errors
+    return CheckedClaim(statement, sample_type, statistics, checked, cohort, comparator, sources), p.errors
+
+
+def _given_sources(p: Problems, record: ClaimRecord) -> list[tuple[tuple[str, ...], CheckedSource]]:
+    """The sources a claim record gives in full, checked by createSource's own rules (their
+    problems under the field that gives them: "source", "evidence.2.source")."""
+    out: list[tuple[tuple[str, ...], CheckedSource]] = []
+    # Tested here before walking the paths: nearly every record names its sources by reference.
+    if type(record.source) is not SourceRecord:
+        for ev in record.evidence:
+            if type(ev.source) is SourceRecord:
+                break
+        else:
+            return out
+    for path, source in record.sources():
+        if type(source) is not SourceRecord:
+            continue
+        checked, errors = check_source(source)
+        p.errors.extend(error.within(*path) for error in errors)
+        if checked is not None:
+            out.append((path, checked))
+    return out
 
 
 def check_statistics(stats: StatisticsRecord | None) -> tuple[Mapping[str, Any], list[UserError]]:
@@ -262,6 +288,9 @@ class CheckedSource:
     peer_reviewed: bool
     ai_generated: bool
     derived_from: int | str | None
+    # The columns the record gives a value for (not left out, null, blank or []; the year also
+    # when it comes from the date): what a stored source the record names must agree with.
+    given: frozenset[str] = frozenset()
 
 
 def check_source(record: SourceRecord) -> tuple[CheckedSource | None, list[UserError]]:
@@ -296,23 +325,41 @@ def check_source(record: SourceRecord) -> tuple[CheckedSource | None, list[UserE
     if p.errors:
         return None, p.errors
     assert title is not None
-    return (
-        CheckedSource(
-            kind=record.kind,
-            title=title,
-            authors=[a for a in authors if a is not None],
-            venue=venue,
-            year=year if year is not None else (published.year if published else None),
-            published=published,
-            doi=doi,
-            pmid=pmid,
-            url=url,
-            peer_reviewed=record.peer_reviewed,
-            ai_generated=record.ai_generated,
-            derived_from=record.derived_from,
-        ),
-        p.errors,
+    checked = CheckedSource(
+        kind=record.kind,
+        title=title,
+        authors=[a for a in authors if a is not None],
+        venue=venue,
+        year=year if year is not None else (published.year if published else None),
+        published=published,
+        doi=doi,
+        pmid=pmid,
+        url=url,
+        peer_reviewed=record.peer_reviewed,
+        ai_generated=record.ai_generated,
+        derived_from=record.derived_from,
     )
+    checked.given = _given_columns(record, checked)
+    return checked, p.errors
+
+
+# A note is documentation, never stored (and a seed file's source record adds its key).
+_STORED_SOURCE_FIELDS = frozenset(SourceRecord.model_fields) - {"note"}
+
+
+def _given_columns(record: SourceRecord, checked: CheckedSource) -> frozenset[str]:
+    """The columns a record gives a value for: fields it sets, not to null, blank or [] (an
+    empty value says nothing, as a cohort's does), and the year when it comes from the date."""
+    columns = set()
+    for name in record.model_fields_set & _STORED_SOURCE_FIELDS:
+        if name == "derived_from":
+            if given(record.derived_from):
+                columns.add("derived_from_id")
+        elif getattr(checked, name) not in (None, []):
+            columns.add(name)
+    if checked.published is not None:
+        columns.add("year")
+    return frozenset(columns)
 
 
 # --- reading records from data ------------------------------------------------------------
@@ -365,7 +412,9 @@ def _field(model: type[BaseModel], key: str) -> tuple[str, FieldInfo] | None:
 def _members(annotation: Any) -> Iterable[Any]:
     """The types an annotation is made of (through unions and lists)."""
     origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType, list):
+    if origin is typing.Annotated:
+        yield from _members(typing.get_args(annotation)[0])
+    elif origin in (typing.Union, types.UnionType, list):
         for argument in typing.get_args(annotation):
             yield from _members(argument)
     else:
@@ -387,7 +436,9 @@ def _type_message(problem: Any, path: tuple[str, ...], field: FieldInfo | None) 
         return f"'{problem['loc'][-1]}' is not a field here"
     if kind == "missing":
         return f"{name} is required"
-    if field is not None and refers_to(field) is not None:
+    if field is not None and (refers := refers_to(field)) is not None:
+        if nested_record(field.annotation) is not None:
+            return f"{name} must be a name or an id, or a {refers.lower()} record (an object)"
         return f"{name} must be a name or an id"
     if kind == "enum" and field is not None:
         choices = next(
