@@ -670,11 +670,14 @@ def import_(
         if rejects_file is not None:
             rejects_file.close()
     status = summary.status.value
+    # Sources given in full that are new (said only when there are some).
+    sources = f" with {_counted(summary.sources, 'new source')}" if summary.sources else ""
     if summary.committed:
-        outcome = f"imported {_counted(summary.inserted, 'claim')} as {status}"
+        outcome = f"imported {_counted(summary.inserted, 'claim')} as {status}{sources}"
     elif dry_run:
         outcome = (
-            f"dry run: {_counted(summary.inserted, 'claim')} would be imported as {status}; nothing written"
+            f"dry run: {_counted(summary.inserted, 'claim')} would be imported as {status}{sources}; "
+            "nothing written"
         )
     else:
         kept = _counted(summary.inserted, "valid claim")

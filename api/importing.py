@@ -13,7 +13,9 @@ path, the code (the userErrors' codes) and the message; reading never stops at o
 nothing by default: with any reject, the transaction is rolled back and nothing is written.
 `keep_going` commits the records that passed; `dry_run` checks everything and writes nothing.
 Repeats of stored claims (and of earlier records) are counted as duplicates, so re-running a file
-adds nothing.
+adds nothing. A record may give its source in full (JSON Lines only; docs/records.md): a stored
+source it names is reused, and a new one is created with the claims, audited with them, and
+counted apart (nothing of a rejected record is created).
 
 Memory: JSON Lines are read a line at a time and loaded a chunk at a time. A CSV file is grouped
 by `claim_key` in memory (its rows need not be sorted), which suits curated tables; very large
@@ -230,6 +232,7 @@ class ImportSummary:
     inserted: int = 0
     duplicates: int = 0
     rejected: int = 0
+    sources: int = 0  # created from sources the records give in full
     committed: bool = False
     status: ClaimStatus = ClaimStatus.DRAFT
     rejects: list[Reject] = field(default_factory=list, repr=False)
@@ -273,6 +276,7 @@ class _Loader:
                 continue
             self.summary.inserted += result.inserted
             self.summary.duplicates += result.duplicates
+            self.summary.sources += result.sources
             return
 
 

@@ -18,6 +18,9 @@ record would repeat.
 
 - A source whose DOI or PMID is already stored names the existing source, so importing twice adds
   nothing; two records of a chunk may not share one.
+- A claim record may give its source (or a quote's) in full: the stored source it names is
+  reused when the record agrees with it, a new one is written with the chunk
+  (api.store.bulk_sources, schema.source_match); earlier records' sources may be named by later ones.
 - A claim's cohort and comparator are named by label within its source, as createClaim names
   them: a label the source has (in the database, or from an earlier claim of the import) is
   reused and must not be contradicted, a new one is created with the claim's organism.
@@ -67,6 +70,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.store import aggregate_triggers, import_digest
 from api.store.audit import AuditChain
+from api.store.bulk_sources import GivenSources
 from api.store.commands._common import require_role
 from api.store.db import Database, Writer
 from api.store.errors import Ref, StoreError, UserError, UserErrorCode
@@ -78,6 +82,7 @@ from schema.bearing import target_level_direction
 from schema.claims import claim_fingerprint
 from schema.enums import ClaimStatus, EffectDirection, Role, TargetAction, VocabularyKind
 from schema.records import ClaimRecord, CohortRecord, Record, SourceRecord
+from schema.source_match import source_values
 from schema.tables import (
     LIVE_STATUSES,
     AuditEvent,
@@ -127,12 +132,13 @@ ClaimInput = ClaimRecord | Mapping[str, Any]
 @dataclass
 class BatchResult:
     """What one chunk did: ids in record order (None where a record was skipped as a duplicate),
-    and the cohorts its claims created."""
+    and the cohorts and sources (given in full) its claims created."""
 
     ids: list[int | None]
     inserted: int
     duplicates: int
     cohorts: int = 0
+    sources: int = 0
 
 
 @dataclass
@@ -798,7 +804,7 @@ class BulkImport:
             if c is None:
                 continue
             derived_from_id = refs.take(problems, start + n, SOURCE, c.derived_from, ("derivedFrom",), False)
-            values.append(_source_values(c, derived_from_id))
+            values.append(source_values(c, derived_from_id))
         problems.raise_if_any()
         _refuse_repeats(problems, start, values, "doi", "pmid")
         problems.raise_if_any()
@@ -890,8 +896,11 @@ class BulkImport:
                     code=UserErrorCode.FORBIDDEN,
                 )  # fmt: skip
             parsed.append(None if checked is None else (record, checked, status))
+        given = GivenSources(self.sql, self.session.bind.dialect)
+        await given.name(problems, start, parsed, _References(self))
         refs = _References(self)
         await refs.resolve_claims(item[0] for item in parsed if item is not None)
+        refs.sources.update(given.new_ids)  # to be written with the chunk
         cohorts = _Cohorts(self)
         await cohorts.read(
             refs.id(SOURCE, item[0].source)
@@ -909,6 +918,8 @@ class BulkImport:
         problems.raise_if_any()
 
         ids: list[int | None] = [None] * len(records)
+        if given.new:
+            await self._write_sources(given.new_values, given.new_ids)
         await self._write_cohorts(cohorts)
         if keep:
             new_ids = await self.sql.allocate_ids("claim", len(keep))
@@ -920,8 +931,9 @@ class BulkImport:
                 self.claim_ids.extend(new_ids)
                 self.claim_positions.extend(start + offset for offset in keep)
         return BatchResult(
-            ids=ids, inserted=len(keep), duplicates=len(records) - len(keep), cohorts=len(cohorts.new)
-        )
+            ids=ids, inserted=len(keep), duplicates=len(records) - len(keep), cohorts=len(cohorts.new),
+            sources=len(given.new),
+        )  # fmt: skip
 
     def _resolve(
         self,
@@ -1219,24 +1231,6 @@ def _row(r: _Resolved, cohorts: _Cohorts, vocab: _Vocab) -> _Row:
         for position, (ev, source) in enumerate(zip(c.evidence, r.evidence_sources, strict=True))
     ]
     return _Row(values, r.status.value, fingerprint, evidence, direction, r.target, r.intervention)
-
-
-def _source_values(c: CheckedSource, derived_from_id: int | None) -> dict[str, Any]:
-    """A checked source's values, keyed as source_snapshot keys them."""
-    return {
-        "kind": c.kind.value,
-        "title": c.title,
-        "authors": c.authors,
-        "venue": c.venue,
-        "year": c.year,
-        "published": c.published,
-        "doi": c.doi,
-        "pmid": c.pmid,
-        "url": c.url,
-        "peer_reviewed": c.peer_reviewed,
-        "ai_generated": c.ai_generated,
-        "derived_from_id": derived_from_id,
-    }
 
 
 def _refuse_repeats(problems: _Problems, start: int, checked: list[dict[str, Any]], *keys: str) -> None:

@@ -233,6 +233,16 @@ def _ref(keys: dict[str, int], key: int | str, where: str) -> int:
     return keys[str(key)]
 
 
+def _source(keys: dict[str, int], source: int | str | SourceRecord, where: str) -> int | SourceRecord:
+    """The source a claim or quote names: by key, or given in full (created, or reused when it
+    is stored already, by create_claim), its derived_from a key or a DOI, PMID or URL."""
+    if not isinstance(source, SourceRecord):
+        return _ref(keys, source, where)
+    if source.derived_from is not None and str(source.derived_from) in keys:
+        return source.model_copy(update={"derived_from": keys[str(source.derived_from)]})
+    return source
+
+
 async def _load_document(w: Writer, doc: DocumentFile, keys: dict[str, int], report: SeedReport) -> None:
     for s in doc.sources:
         if s.key in keys:
@@ -251,9 +261,9 @@ async def _load_document(w: Writer, doc: DocumentFile, keys: dict[str, int], rep
         where = f"claims.{index}"
         data = c.model_copy(
             update={
-                "source": _ref(keys, c.source, where),
+                "source": _source(keys, c.source, where),
                 "evidence": [
-                    e.model_copy(update={"source": _ref(keys, e.source, where) if e.source else None})
+                    e.model_copy(update={"source": _source(keys, e.source, where) if e.source else None})
                     for e in c.evidence
                 ],
             }

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from api.store.commands._common import require_role
+from api.store.commands.sources import given_source
 from api.store.db import Writer
 from api.store.errors import Ref, StoreError, UserErrorCode
 from api.store.resolve import SOURCE, Reference, lookup_ids, resolve_id, resolve_source_id
@@ -18,9 +19,9 @@ from schema.bearing import target_level_direction
 from schema.claims import claim_fingerprint
 from schema.enums import ClaimStatus, EffectDirection, Role, TargetAction, VocabularyKind
 from schema.errors import UserError
-from schema.records import ClaimRecord
+from schema.records import ClaimRecord, SourceRecord
 from schema.tables import Claim, ClaimTarget, Cohort, Evidence, InterventionAction, claim_is_live
-from schema.validation import CheckedCohort, check_claim, cohort_disagreement, given
+from schema.validation import CheckedClaim, CheckedCohort, check_claim, cohort_disagreement, given
 
 
 @dataclass
@@ -46,6 +47,10 @@ async def create_claim(w: Writer, data: ClaimRecord, *, status: ClaimStatus | No
         require_role(w.actor, Role.ADMIN, f"importing a claim as {status.value}")
 
     checked, errors = check_claim(data)  # the rules; then what only the database can tell
+    if checked is not None and checked.sources:
+        data = await _with_given_sources(w, data, checked)
+    elif errors and _gives_sources(data):
+        raise StoreError(errors)  # its sources cannot be named until they pass the rules
     s = w.session
     r = _Resolved()
     names: list[tuple[str, VocabularyKind, Reference | None]] = [
@@ -191,6 +196,17 @@ async def describe_claim(w: Writer, claim_id: int) -> Ref | str:
     if row is not None and claim_visibility(w.actor).allows(row.status, row.created_by_id):
         return Ref("Claim", claim_id)
     return "another curator's unpublished claim"
+
+
+def _gives_sources(data: ClaimRecord) -> bool:
+    return any(type(source) is SourceRecord for _, source in data.sources())
+
+
+async def _with_given_sources(w: Writer, data: ClaimRecord, checked: CheckedClaim) -> ClaimRecord:
+    """The record with each source it gives in full (a seed file may) replaced by the id of the
+    source it names or creates (api.store.commands.sources.given_source)."""
+    ids = {path: await given_source(w, source, path) for path, source in checked.sources}
+    return data.with_sources(lambda path, source: ids.get(path, source))
 
 
 async def _cohort_id(

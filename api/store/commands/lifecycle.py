@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from api.store.commands import revisions
 from api.store.commands._common import collect, optional_label, refuse, require_role, required_label
 from api.store.commands.claims import claim_snapshot, describe_claim, fingerprint_of, write_claim_targets
+from api.store.commands.sources import given_source
 from api.store.db import Writer
 from api.store.errors import StoreError, UserErrorCode, invalid
 from api.store.resolve import Reference, resolve_id, resolve_source_id
@@ -31,10 +32,10 @@ from schema.enums import (
     Role,
     VocabularyKind,
 )
-from schema.records import EvidenceRecord, StatisticsRecord
+from schema.records import EvidenceRecord, SourceRecord, StatisticsRecord
 from schema.tables import MAX_STATEMENT, Claim, Evidence, Review, Revision, claim_is_live
 from schema.users import Actor
-from schema.validation import MAX_SHORT_LABEL, check_evidence, check_statistics, given
+from schema.validation import MAX_SHORT_LABEL, check_evidence, check_source, check_statistics, given
 
 UNSET: Any = object()  # "not given", as distinct from an explicit null
 
@@ -261,7 +262,12 @@ async def add_evidence(
     checked, problems = check_evidence(evidence, "evidence")
     refuse(problems)
     source_id = claim.source_id
-    if given(evidence.source):
+    if type(evidence.source) is SourceRecord:  # given in full: only from Python, never the API
+        found, problems = check_source(evidence.source)
+        refuse([problem.within("evidence", "source") for problem in problems])
+        assert found is not None
+        source_id = await given_source(w, found, ("evidence", "source"))
+    elif given(evidence.source):
         source_id = await resolve_source_id(w.session, evidence.source, ("evidence", "source"))  # type: ignore[arg-type]
     if claim.status is ClaimStatus.ACCEPTED:
         quote = {
