@@ -100,8 +100,8 @@ def choose_stored(
             return None, [
                 UserError.naming(
                     UserErrorCode.INVALID, ("pmid",),
-                    f"DOI {values['doi']} names ", Ref("Source", by_doi["id"]),
-                    f" but PMID {values['pmid']} names ", Ref("Source", by_pmid["id"]),
+                    f"DOI {values['doi']} names ", _source(by_doi["id"]),
+                    f" but PMID {values['pmid']} names ", _source(by_pmid["id"]),
                     "; give the identifiers of one source",
                 )
             ]  # fmt: skip
@@ -127,18 +127,18 @@ def _by_url(
         return agree[0], []
     if not agree and len(stored) == 1:
         return stored[0], problems[0]
-    ids = [Ref("Source", s["id"]) for s in (agree or stored)]
+    ids = [_source(s["id"]) for s in (agree or stored)]
     listed: list[str | Ref] = [part for ref in ids for part in (", ", ref)][1:]
     if agree:
         return None, [
             UserError.naming(
-                UserErrorCode.AMBIGUOUS, ("url",), f"{len(agree)} sources stored under {named} agree "
+                UserErrorCode.AMBIGUOUS, ("url",), f"{len(agree)} sources with {named} agree "
                 "with this record (", *listed, "); give a field that tells them apart, or name one by its id",
             )
         ]  # fmt: skip
     return None, [
         UserError.naming(
-            UserErrorCode.INVALID, ("url",), f"the {len(stored)} sources stored under {named} (", *listed,
+            UserErrorCode.INVALID, ("url",), f"the {len(stored)} sources with {named} (", *listed,
             ") each differ from this record; give the fields of one of them, or name it by its id",
         )
     ]  # fmt: skip
@@ -152,7 +152,7 @@ def source_disagreements(
     return [
         UserError.naming(
             UserErrorCode.INVALID, (field,),
-            f"the source stored under {named} (", Ref("Source", stored["id"]), f") has {field} ",
+            "the source with ", named, " (", _source(stored["id"]), f") has {field} ",
             *_shown(column, stored[column]), ", not ", *_shown(column, values[column]),
             f"; give {field} as stored, or leave it out, to reuse that source (a claim record never "
             "changes a stored source), or give another source's identifiers",
@@ -160,6 +160,12 @@ def source_disagreements(
         for column, field in SOURCE_AGREES
         if column in given and _plain(stored[column]) != _plain(values[column])
     ]  # fmt: skip
+
+
+def _source(id_: int) -> Ref | str:
+    """A source as a message names it. An import numbers the sources it is about to create
+    below zero until they get ids: those are named by where they come from."""
+    return Ref("Source", id_) if id_ > 0 else "a source an earlier record gives"
 
 
 def _plain(value: Any) -> Any:
@@ -174,8 +180,7 @@ def _shown(column: str, value: Any) -> tuple[str | Ref, ...]:
     if value is None or value == []:
         return ("nothing",)
     if column == "derived_from_id":
-        # An import numbers the sources it is about to create below zero until they get ids.
-        return (Ref("Source", value),) if value > 0 else ("the source an earlier record gives",)
+        return (_source(value),)
     if isinstance(value, bool):
         return ("true" if value else "false",)
     if isinstance(value, date):

@@ -238,7 +238,7 @@ async def test_a_contradiction_is_refused_at_its_field_and_nothing_is_written(
     result = await import_(settings, curator, path, "--rejects", str(rejects))
     assert result.exit_code == 1, result.output
     [line] = [x for x in result.stderr.splitlines() if x.strip()]
-    assert line.startswith(f"{path}:2: {field}: INVALID: the source stored under DOI {STORED_DOI} "), line
+    assert line.startswith(f"{path}:2: {field}: INVALID: the source with DOI {STORED_DOI} (Source "), line
     assert stored_words in line and "or leave it out, to reuse that source" in line, line
     [written] = [json.loads(x) for x in rejects.read_text().splitlines()]
     assert (written["line"], written["field"], written["code"]) == (2, field, "INVALID")
@@ -252,6 +252,28 @@ async def test_a_contradiction_is_refused_at_its_field_and_nothing_is_written(
         "the stored source is unchanged"
     )
     await verify_audit(settings)
+
+
+async def test_a_later_record_must_agree_with_the_source_an_earlier_one_gives(
+    settings: Settings, seeded_db: Database, curator: str, tmp_path: Path
+) -> None:
+    records = [
+        claim(1, PAPER),
+        claim(2, {**PAPER, "title": "A typo'd title", "year": 2022, "published": None}),
+    ]
+    path = write_jsonl(tmp_path / "c.jsonl", records)
+    before = await counts(seeded_db)
+    result = await import_(settings, curator, path)
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert result.exit_code == 1 and [x.split(": ")[1] for x in lines] == ["source.title", "source.year"], (
+        lines
+    )
+    assert lines[0].endswith(
+        "the source with DOI 10.5555/import.src.1 (a source an earlier record gives) has title "
+        f"'{PAPER['title']}', not 'A typo'd title'; give title as stored, or leave it out, to reuse that "
+        "source (a claim record never changes a stored source), or give another source's identifiers"
+    ), lines[0]
+    assert await counts(seeded_db) == before
 
 
 async def test_entity_audit_records_a_new_source_as_create_source_does(
