@@ -605,6 +605,10 @@ class ClaimSummary(SQLModel, table=True):
     (api/store/queries/summary.py reads it when the summary is filtered by neither)."""
 
     __tablename__ = "claim_summary"
+    # Migration 0010 also covers it by ix_claim_summary_order (target, status, n DESC, outcome,
+    # condition, direction): a summary's cells in the order it answers them, read without a sort.
+    # Made by hand there (api/store/migrations.py HAND_MADE): Alembic cannot compare a
+    # descending index column with its model.
     __table_args__ = {"sqlite_with_rowid": False}
 
     target_id: int = Field(primary_key=True)

@@ -168,6 +168,15 @@ async def test_the_summary_from_the_aggregates_equals_the_claim_by_claim_summary
                 # claim-by-claim path.
                 slow = await evidence_summary(session, target_id, _with_text(spec, " "), vis)
                 assert fast == slow, f"{actor} {spec}: cells {fast} differ from claim by claim {slow}"
+                # The answer's order, whatever carried the cells out of the database.
+                assert fast[0] == sorted(fast[0], key=_answer_order), f"{actor} {spec}: cells out of order"
+
+
+def _answer_order(cell: tuple) -> tuple:
+    """A summary's documented order: count, largest first; then outcome, condition (none
+    first) and direction."""
+    condition, outcome, direction, count = cell
+    return (-count, outcome, -1 if condition is None else condition, direction)
 
 
 def _with_text(spec: ClaimFilterSpec, text: str) -> ClaimFilterSpec:

@@ -10,15 +10,17 @@ from sqlalchemy.engine import Connection
 from alembic import command
 from api.settings import PROJECT_ROOT, Settings
 
-# Native search objects made by hand in migrations 0002 and 0004: the FTS5 tables and their
-# shadow tables on SQLite, the tsvector and trigram indexes on PostgreSQL. They have no model, so
-# the models-vs-migrations comparison (alembic/env.py, tests/test_migrations.py) leaves them alone.
+# Objects made by hand in migrations, with no model, which the models-vs-migrations comparison
+# (alembic/env.py, tests/test_migrations.py) leaves alone: the native search objects of 0002 and
+# 0004 (the FTS5 tables and their shadow tables on SQLite, the tsvector and trigram indexes on
+# PostgreSQL), and 0010's index with a descending column, which Alembic reads back as ascending.
 HAND_MADE = (
     "claim_fts",
     "ix_claim_search_tsv",
     "search_term_fts",
     "ix_search_term_trgm",
     "ix_search_term_key_c",
+    "ix_claim_summary_order",
 )
 
 

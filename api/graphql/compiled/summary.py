@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from graphql import GraphQLField, GraphQLObjectType, get_named_type
@@ -41,12 +42,14 @@ class _Objects:
     documents: Documents
     fix: Callable[[Any], Any] | None
 
-    async def fetch(self, session: Any, ids: set[int]) -> dict[int, Any]:
+    async def fetch(self, session: Any, ids: set[int]) -> dict[int | None, Any]:
+        """The documents by id, with every id asked for (None when not found) and None itself
+        (a cell without a condition): the cells look them up by subscript."""
         found = await object_documents(session, self.documents, list(ids))
         if self.fix is not None:
             for document in found.values():  # each shared object fixed once
                 self.fix(document)
-        return found
+        return {None: None, **dict.fromkeys(ids), **found}
 
 
 @dataclass
@@ -78,10 +81,12 @@ class SummaryPlan:
             # The resolver's answer for an unknown name: no target (no document is fetched, so
             # the target part finds none), no cells, a zero total.
             return {key: part(_Fetched(SummaryRows(0, [], 0), []), None) for key, part in self.parts}
+        conditions = set(map(itemgetter(_CONDITION), found.cells))
+        conditions.discard(None)
         ids = {
             "target": {found.target_id},
-            "condition": {c.condition_id for c in found.cells if c.condition_id is not None},
-            "outcome": {c.outcome_id for c in found.cells},
+            "condition": conditions,
+            "outcome": set(map(itemgetter(_OUTCOME), found.cells)),
         }
         fetched = _Fetched(found, [])
         # One read for the objects: a statement per selection of a nested object.
@@ -114,10 +119,12 @@ def plan_summary(
     return plan
 
 
-# Where a cell's value comes from: a constant, a field of its SummaryCell (by position), or the
-# document of the object one of its fields names (by the plan's objects position).
+# Where a cell's value comes from: a constant, a field of its packed cell (at SummaryCell's
+# positions), or the document of the object one of its fields names (by the plan's objects
+# position).
 _POSITION = {name: position for position, name in enumerate(SummaryCell._fields)}
-_CELL_FIELDS = {"condition": _POSITION["condition_id"], "outcome": _POSITION["outcome_id"]}
+_CONDITION, _OUTCOME = _POSITION["condition_id"], _POSITION["outcome_id"]
+_CELL_FIELDS = {"condition": _CONDITION, "outcome": _OUTCOME}
 _CELL_VALUES = {"direction": _POSITION["direction"], "count": _POSITION["count"]}
 
 
@@ -151,17 +158,23 @@ def _cells(parts: list[tuple[str, str, Any]]) -> Part:
     of cells, each a dict of a few keys, built without a function call per value."""
     constants: dict[str, Any] = {}
     entries = []
+    used: set[int] = set()  # the objects' positions the cells show
     for key, what, which in parts:
         if what == "constant":
             name = f"k{len(constants)}"
             constants[name] = which
             entries.append(f"{key!r}: {name}")
         elif what == "value":
-            entries.append(f"{key!r}: c[{which}]")
+            entries.append(f"{key!r}: c{which}")
         else:
             objects, field_index = which
-            entries.append(f"{key!r}: o[{objects}].get(c[{field_index}])")
-    source = "def build(cells, o):\n    return [{" + ", ".join(entries) + "} for c in cells]\n"
+            used.add(objects)
+            entries.append(f"{key!r}: o{objects}[c{field_index}]")
+    # Each cell unpacked into locals, each object's documents bound to a local first: a cell
+    # costs a dict and a few local loads (_Objects.fetch maps every id, and None, to a value).
+    fields = ", ".join(f"c{position}" for position in range(len(SummaryCell._fields)))
+    bind = "".join(f"    o{objects} = o[{objects}]\n" for objects in sorted(used))
+    source = f"def build(cells, o):\n{bind}    return [{{{', '.join(entries)}}} for {fields} in cells]\n"
     scope = dict(constants)
     exec(compile(source, "<compiled summary cells>", "exec"), scope)  # noqa: S102  (our own source)
     generated = scope["build"]

@@ -15,7 +15,7 @@ from api.graphql.types.enums import EffectDirection
 from api.graphql.types.vocabulary import Condition, Outcome, Target
 from api.store.errors import StoreError
 from api.store.queries.claims import ClaimFilterSpec, ClaimScope
-from api.store.queries.summary import SummaryCell, evidence_summary
+from api.store.queries.summary import PackedCell, SummaryCell, evidence_summary
 from api.store.resolve import lookup_id
 from schema.enums import VocabularyKind
 
@@ -28,7 +28,7 @@ ClaimRef = Annotated["Claim", strawberry.lazy("api.graphql.types.claims")]
 @dataclass(frozen=True)
 class SummaryRows:
     target_id: int
-    cells: list[SummaryCell]
+    cells: list[PackedCell]  # SummaryCell's fields, by position
     total: int
 
 
@@ -105,11 +105,12 @@ class EvidenceSummary:
         cls,
         info: GraphQLInfo,
         target: Target,
-        cells: Sequence[SummaryCell],
+        packed: Sequence[PackedCell],
         total: int,
         filter: ClaimFilter | None = None,
     ) -> EvidenceSummary:
         loaders = info.context.loaders
+        cells = [SummaryCell(*cell) for cell in packed]
         condition_ids = sorted({c.condition_id for c in cells if c.condition_id is not None})
         outcome_ids = sorted({c.outcome_id for c in cells})
         conditions = {
