@@ -195,13 +195,10 @@ async def ensure_data(spec: DatabaseSpec, options: Options) -> dict[str, Any]:
     await asyncio.to_thread(migrations.upgrade, spec.settings)
     db = Database(spec.settings)
     try:
+        # (generate vacuums and analyses what it made on PostgreSQL.)
         report: GenerationReport = await generate(
             db, options.claims, seed=options.seed, progress=options.progress
         )
-        if not report.reused and spec.name == "postgresql":
-            async with db.engine.connect() as connection:  # autovacuum would, later; plans now
-                await connection.execute(sa.text("ANALYZE"))
-                await connection.commit()
     finally:
         await db.dispose()
     return report.as_dict()
