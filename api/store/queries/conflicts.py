@@ -838,7 +838,13 @@ async def _first_direct_pairs(
     (status,) = statuses
     limit = size + 2
     connection = await session.connection()
-    sql = _direct_pairs_sql(connection.dialect, status, scope, limit, start is not None)
+    # On PostgreSQL, the questions of one target (a target's conflicts: Q2) are walked by one
+    # walk LATERAL to their outcomes: planned once rather than once per question (a UNION ALL of
+    # ten walks took 31 ms to plan and 18 to run at 1M claims; this, 15 ms in all). Not the
+    # questions of several targets: planned without knowing the target, PostgreSQL read each
+    # question's groups whole (250 ms).
+    lateral = connection.dialect.name == "postgresql" and len({target_id for target_id, _ in keys}) == 1
+    sql = _direct_pairs_sql(connection.dialect, status, scope, limit, start is not None, lateral)
     # One indexed walk per question, all in one statement.
     each = []
     for target_id, outcome_id in keys:
@@ -846,15 +852,19 @@ async def _first_direct_pairs(
         if start is not None:
             values |= {"start_left": start.left_group, "start_right": start.right_group}
         each.append(values)
-    text, parameters = sql.union_all(each, numbered=connection.dialect.paramstyle.startswith("numeric"))
+    if lateral:
+        text = sql.text
+        parameters = sql.parameters({**each[0], "outcomes": [outcome_id for _, outcome_id in keys]})
+    else:
+        text, parameters = sql.union_all(each, numbered=connection.dialect.paramstyle.startswith("numeric"))
     postgresql = connection.dialect.name == "postgresql"
     settings = ("plan_cache_mode", "join_collapse_limit", "from_collapse_limit")
     if postgresql:
         # Planned for the questions at hand: after five runs of a prepared statement PostgreSQL
-        # may switch to a generic plan, which for this walk was 3-4 times slower (110-140 ms
-        # against 30 ms for ten questions at 1M claims). Its joins are written in the order to
+        # may switch to a generic plan, which for this walk was 8-20 times slower (~295 ms
+        # against 15-38 ms for ten questions at 1M claims). Its joins are written in the order to
         # run them (the walk, then each right group by key), so the planner need not search
-        # others: planning ten walks took 29 ms, 22 ms this way. For this statement only.
+        # others. For this statement only.
         for name, value in zip(settings, ("force_custom_plan", "1", "1"), strict=True):
             await connection.exec_driver_sql(f"SET LOCAL {name} = {value}")
     found = (await connection.exec_driver_sql(text, parameters)).all()
@@ -931,26 +941,43 @@ _PLACEHOLDER = re.compile(r"\$(\d+)")
 _DIRECT_SQL: NamedCache[tuple[Any, ...], _CompiledSql] = NamedCache("direct pairs SQL", maxsize=64)
 
 
-def _direct_pairs_sql(dialect: Any, status: str, scope: Scope, limit: int, after: bool) -> _CompiledSql:
+def _direct_pairs_sql(
+    dialect: Any, status: str, scope: Scope, limit: int, after: bool, lateral: bool = False
+) -> _CompiledSql:
     """_direct_pairs_of compiled for `dialect`, with the question (target_id, outcome_id) and,
-    `after` a cursor, its group pair (start_left, start_right) as parameters."""
+    `after` a cursor, its group pair (start_left, start_right) as parameters; `lateral`, the
+    outcomes (an array, parameter "outcomes") each walked, LATERAL, in one statement."""
     key = (dialect.name, status, scope.modalities, scope.organism_id, scope.condition_id, limit, after)
+    key += (lateral,)
     made = _DIRECT_SQL.get(key)
     if made is None:
         # IN lists written out (their values are fixed); the placeholder values given to the
         # parameters are replaced on every run.
-        statement = _direct_pairs_of(status, scope, limit, after)
+        statement: sa.Select
+        if lateral:
+            outcomes = (
+                sa.func.unnest(sa.bindparam("outcomes", [0], type_=sa.ARRAY(sa.Integer)))
+                .table_valued("outcome_id")
+                .render_derived(name="questions")
+            )
+            walk = _direct_pairs_of(status, scope, limit, after, outcomes).lateral("walk")
+            statement = sa.select(walk).select_from(outcomes).join(walk, sa.true())
+        else:
+            statement = _direct_pairs_of(status, scope, limit, after)
         compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         names = tuple(compiled.positiontup or ())
         made = _DIRECT_SQL.put(key, _CompiledSql(str(compiled), names, dict(compiled.params)))
     return made
 
 
-def _direct_pairs_of(status: str, scope: Scope, limit: int, after: bool) -> sa.Select:
+def _direct_pairs_of(
+    status: str, scope: Scope, limit: int, after: bool, outcomes: Any | None = None
+) -> sa.Select:
     """The first `limit` (DIRECT, no difference) group pairs of one question (see
     _first_direct_pairs), with both groups' sizes and signatures; the question and the cursor's
-    group pair are parameters."""
-    target_id, outcome_id = sa.bindparam("target_id", 0), sa.bindparam("outcome_id", 0)
+    group pair are parameters, or the outcome a column of `outcomes`, a query it is lateral to."""
+    target_id = sa.bindparam("target_id", 0)
+    outcome_id = outcomes.c.outcome_id if outcomes is not None else sa.bindparam("outcome_id", 0)
     start = GroupPair(0, 0, sa.bindparam("start_left", 0), sa.bindparam("start_right", 0)) if after else None
     table = ClaimGroup.__table__
     changes = ("INCREASES", "DECREASES", "NO_EFFECT")  # MIXED opposes nothing
@@ -1010,8 +1037,10 @@ def _direct_pairs_of(status: str, scope: Scope, limit: int, after: bool) -> sa.S
         )
         .order_by(g.c.first_id)
         .limit(limit)
-        .subquery("lefts")
     )
+    # Correlated to the outcomes when lateral to them (else SQLAlchemy would read the outcomes
+    # again inside, for every question).
+    lefts = lefts.correlate(outcomes).lateral("lefts") if outcomes is not None else lefts.subquery("lefts")
     h = table.alias("h")
     # The directions opposing each one, as rows: joined through them, each right group is found
     # by its whole primary key (direction included) rather than by a range of the question's
