@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     releases_dir: Path | None = None
     # How long an SQLite writer waits for the lock before the store answers "busy".
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # Write transactions one API worker runs at once (api/store/write_slots.py): the others
+    # wait their turn, so that a burst of writes leaves readers their share of the worker.
+    # 0: one on SQLite (which takes one writer at a time anyway), two on PostgreSQL.
+    write_concurrency: int = Field(default=0, ge=0)
     # Connection pool for PostgreSQL (per API worker process).
     pool_size: int = Field(default=10, ge=1)
     # How long a request waits for a pooled connection while all are in use (both databases)

@@ -44,6 +44,7 @@ from api.settings import Settings, SettingsError
 from api.store.audit import PendingEvent, append_events
 from api.store.errors import DatabaseBusy, DatabaseUnavailable
 from api.store.replicas import ReadRoute, Replica, Replicas, primary_lsn
+from api.store.write_slots import WriteSlots
 from schema.users import Actor
 
 _WRITE = "claimsdb_write"
@@ -306,6 +307,10 @@ class Database:
         self._read = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         write_engine = self.engine.execution_options(**{_WRITE: True})
         self._write = async_sessionmaker(write_engine, expire_on_commit=False, autoflush=False)
+        slots = settings.write_concurrency or (1 if self.is_sqlite else 2)
+        # A writer waits for a slot as long as it would for the lock or a connection.
+        wait = settings.sqlite_busy_timeout_ms / 1000 if self.is_sqlite else settings.pool_timeout_seconds
+        self.write_slots = WriteSlots(slots, wait)
         # Read replicas (CLAIMSDB_READ_DATABASE_URLS), and the request whose reads this copy
         # routes (None: every read goes to the primary).
         self.replicas = _replicas(settings, **engine_kwargs)
@@ -343,8 +348,9 @@ class Database:
 
     @asynccontextmanager
     async def write(self, actor: Actor, request_id: str | None = None) -> AsyncIterator[Writer]:
-        """A write transaction: commits with its audit events on success, rolls back otherwise."""
-        async with self._write() as session:
+        """A write transaction: commits with its audit events on success, rolls back otherwise.
+        It runs once one of the worker's write slots is free (api/store/write_slots.py)."""
+        async with self.write_slots.taken(), self._write() as session:
             writer = Writer(session, actor, request_id or uuid.uuid4().hex)
             try:
                 async with session.begin():
