@@ -12,7 +12,7 @@ import pytest
 
 from schema.bearing import directions_oppose
 from schema.enums import EffectDirection
-from schema.pair_search import Group, GroupPair, first_group_pairs, pair_of
+from schema.pair_search import PAIR_ALL_UP_TO, Group, GroupPair, first_group_pairs, pair_of
 
 # A small condition tree: 1 > 2 > 3, 1 > 4; 5 stands alone. None (no condition) is related
 # only to None.
@@ -57,20 +57,26 @@ def every_pair(groups: list[Group]) -> list[GroupPair]:
     return sorted(every_pair_unsorted(groups))
 
 
+@pytest.mark.parametrize("pair_all_up_to", [0, PAIR_ALL_UP_TO], ids=["bucketed", "every-pair"])
 @pytest.mark.parametrize("seed", range(40))
-def test_first_pairs_equal_the_sorted_pairing(seed: int) -> None:
+def test_first_pairs_equal_the_sorted_pairing(seed: int, pair_all_up_to: int) -> None:
+    """Both ways of searching (the bucketed walk; every pair ranked, for small questions)."""
     rng = random.Random(seed)
     groups = random_groups(rng, rng.randint(2, 60), rng.randint(1, 4))
     rng.shuffle(groups)  # the search must not rely on its input's order
     expected = every_pair(groups)
+
+    def search(limit: int, start: GroupPair | None = None) -> list[GroupPair]:
+        return first_group_pairs(groups, related, limit, start, pair_all_up_to=pair_all_up_to)
+
     for limit in (1, 3, 12, len(expected) + 5):
-        assert first_group_pairs(groups, related, limit) == expected[:limit], f"limit {limit}"
+        assert search(limit) == expected[:limit], f"limit {limit}"
     # From any pair on (what a cursor resumes from), the same as slicing the full order.
     for index in sorted({0, len(expected) // 2, len(expected) - 1}):
         if not expected:
             break
         start = expected[index]
-        assert first_group_pairs(groups, related, 7, start) == expected[index : index + 7], f"from {start}"
+        assert search(7, start) == expected[index : index + 7], f"from {start}"
 
 
 def test_direct_pairs_need_a_known_organism() -> None:
