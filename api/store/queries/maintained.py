@@ -40,10 +40,15 @@ def own_only(vis: ClaimVisibility, *, live_only: bool) -> sa.ColumnElement[bool]
     return sa.and_(Claim.created_by_id == vis.own_user_id, Claim.status.in_(sorted(statuses)))
 
 
+# Built once: every conflicts page and summary reads it first, and building the recursive
+# statement cost more than running it.
+_RETRACTED_IDS = sa.select(retracted_sources().c.id)
+
+
 async def retracted_source_ids(session: AsyncSession) -> tuple[int, ...]:
     """Every source a retraction reaches (few): read first, so that the claims to subtract are
     found through claim.source_id, not by testing each of a hot target's claims."""
-    return tuple(sorted(await session.scalars(sa.select(retracted_sources().c.id))))
+    return tuple(sorted(await session.scalars(_RETRACTED_IDS)))
 
 
 def from_retracted(source_ids: Sequence[int] | None) -> sa.ColumnElement[bool] | None:
