@@ -486,7 +486,9 @@ def api_pairs(questions: dict[tuple[str, str], dict[str, Any]]) -> dict[tuple[st
 
 # Transaction control, and planner settings for one transaction (SET LOCAL, PostgreSQL): not
 # statements that read anything.
-_HOUSEKEEPING = re.compile(r"^\s*(PRAGMA|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET LOCAL)\b", re.IGNORECASE)
+_HOUSEKEEPING = re.compile(
+    r"^\s*(PRAGMA|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET LOCAL|SELECT set_config\()", re.IGNORECASE
+)
 
 
 @dataclass

@@ -134,3 +134,25 @@ async def test_a_summary_reads_its_cells_in_answer_order_without_a_sort(
     assert len(seen) == 1, f"one statement reads the summary: {seen}"
     plan = await plan_of(seeded_db, *seen[0])
     assert "ix_claim_summary_order" in plan and "TEMP B-TREE" not in plan, plan
+
+
+async def test_the_walks_planner_settings_hold_for_it_and_are_put_back(db: Database, backend: str) -> None:
+    """The direct pairs' walk sets three planner settings for itself and restores them after,
+    two statements in all (api/store/queries/conflicts.py): within the transaction they must be
+    what the walk wants, then what they were before."""
+    if backend != "postgresql":
+        pytest.skip("planner settings are PostgreSQL's")
+    from api.store.queries.conflicts import _PLAN_AS_BEFORE, _PLAN_FOR_THE_WALK, _WALK_SETTINGS
+
+    names = list(_WALK_SETTINGS)
+    show = "SELECT " + ", ".join(f"current_setting('{name}')" for name in names)
+    async with db.read() as session:
+        connection = await session.connection()
+        await connection.exec_driver_sql("SET LOCAL join_collapse_limit = 5")  # not the default
+        original = tuple((await connection.exec_driver_sql(show)).one())
+        before = (await connection.exec_driver_sql(_PLAN_FOR_THE_WALK)).one()[: len(names)]
+        assert tuple(before) == original
+        assert tuple((await connection.exec_driver_sql(show)).one()) == tuple(_WALK_SETTINGS.values())
+        await connection.exec_driver_sql(_PLAN_AS_BEFORE, tuple(before))
+        assert tuple((await connection.exec_driver_sql(show)).one()) == original
+        assert original[names.index("join_collapse_limit")] == "5"
