@@ -955,18 +955,26 @@ class _CompiledSql:
         return tuple(values[name] if name in values else self.fixed[name] for name in self.names)
 
     def union_all(self, each: Sequence[dict[str, Any]], numbered: bool) -> tuple[str, tuple[Any, ...]]:
-        """The statement once per set of values, as one UNION ALL (each part keeps its own ORDER
-        BY and LIMIT inside a derived table). `numbered`: the placeholders are $1, $2, ...
-        (PostgreSQL), so each part's are moved past the previous parts'."""
-        parts, parameters = [], []
-        for index, values in enumerate(each):
-            text = self.text
-            if numbered:
-                offset = len(parameters)
-                text = _PLACEHOLDER.sub(lambda m, offset=offset: f"${int(m[1]) + offset}", text)
-            parts.append(f"SELECT * FROM ({text}) AS part_{index}")
-            parameters += self.parameters(values)
-        return " UNION ALL ".join(parts), tuple(parameters)
+        """The statement once per set of values, as one UNION ALL (see union_all_of)."""
+        return union_all_of([(self, values) for values in each], numbered)
+
+
+def union_all_of(
+    parts: Sequence[tuple[_CompiledSql, dict[str, Any]]], numbered: bool
+) -> tuple[str, tuple[Any, ...]]:
+    """Compiled statements, each with its values, as one UNION ALL (each part keeps its own ORDER
+    BY and LIMIT inside a derived table). `numbered`: the placeholders are $1, $2, ...
+    (PostgreSQL), so each part's are moved past the previous parts'."""
+    texts: list[str] = []
+    parameters: list[Any] = []
+    for index, (sql, values) in enumerate(parts):
+        text = sql.text
+        if numbered:
+            offset = len(parameters)
+            text = _PLACEHOLDER.sub(lambda m, offset=offset: f"${int(m[1]) + offset}", text)
+        texts.append(f"SELECT * FROM ({text}) AS part_{index}")
+        parameters += sql.parameters(values)
+    return " UNION ALL ".join(texts), tuple(parameters)
 
 
 # A numbered placeholder ($1) in compiled SQL; the statements compiled here hold no text literal.
@@ -1124,43 +1132,80 @@ async def _members_by_signature(
     every one for the groups in `whole`, found by the group's signature through
     ix_claim_context: one index range per group, no other claim read.
     (Visibility alone: no claim of these questions is subtracted, see _groups_are_maintained.)"""
+    connection = await session.connection()
     parts = []
     for (target_id, outcome_id, first_id), signature in groups.items():
+        limited = (target_id, outcome_id, first_id) not in whole
         context = dict(zip(_SIGNATURE, signature, strict=True))
-        columns = {
-            "direction": ClaimTarget.target_direction,
-            "organism_id": Claim.organism_id,
-            "condition_id": Claim.condition_id,
-            "cohort_id": Claim.cohort_id,
-            "sample_type": Claim.sample_type,
-            "evidence_type": Claim.evidence_type,
-            "intervention_id": Claim.subject_intervention_id,
-        }
-        same = [col.is_(None) if context[c] is None else col == context[c] for c, col in columns.items()]
-        parts.append(
-            sa.select(ClaimTarget.claim_id, sa.literal(first_id).label("group_id"), ClaimTarget.target_id)
+        unset = tuple(context[name] is None for name in _MEMBER_COLUMNS)
+        sql = _members_sql(connection.dialect, vis, unset, first if limited else None)
+        values = {"target_id": target_id, "outcome_id": outcome_id, "group_id": first_id}
+        values |= {f"sig_{name}": value for name, value in context.items()}
+        parts.append((sql, values))
+    text, parameters = union_all_of(parts, numbered=connection.dialect.paramstyle.startswith("numeric"))
+    ids: dict[tuple[int, int, int], list[int]] = {}
+    keys = {(t, first_id): (t, o, first_id) for t, o, first_id in groups}
+    for claim_id, group_id, target_id in (await connection.exec_driver_sql(text, parameters)).all():
+        ids.setdefault(keys[(target_id, group_id)], []).append(claim_id)
+    for found in ids.values():
+        found.sort()
+    return ids
+
+
+_MEMBERS_SQL: NamedCache[tuple[Any, ...], _CompiledSql] = NamedCache("group members SQL", maxsize=256)
+# The claim columns a group's signature (_SIGNATURE) names, by its names.
+_MEMBER_COLUMNS = {
+    "direction": ClaimTarget.target_direction,
+    "organism_id": Claim.organism_id,
+    "condition_id": Claim.condition_id,
+    "cohort_id": Claim.cohort_id,
+    "sample_type": Claim.sample_type,
+    "evidence_type": Claim.evidence_type,
+    "intervention_id": Claim.subject_intervention_id,
+}
+
+
+def _members_sql(
+    dialect: Any, vis: ClaimVisibility, unset: tuple[bool, ...], limit: int | None
+) -> _CompiledSql:
+    """One group's members statement (see _members_by_signature), compiled once per shape: which
+    of its signature's values are unset (IS NULL rather than =) and its limit, if any. Building
+    it per group, two dozen a page, cost more than running them."""
+    key = (dialect.name, vis, unset, limit)
+    made = _MEMBERS_SQL.get(key)
+    if made is None:
+
+        def matches(name: str, column: Any, none: bool) -> sa.ColumnElement[bool]:
+            # (A value of None, so that compiling does not ask for one; each run gives its own.)
+            value = sa.bindparam(f"sig_{name}", None, column.type, required=False)
+            return column.is_(None) if none else column == value
+
+        same = [
+            matches(name, column, none)
+            for (name, column), none in zip(_MEMBER_COLUMNS.items(), unset, strict=True)
+        ]
+        part: sa.Select = (
+            sa.select(
+                ClaimTarget.claim_id, sa.bindparam("group_id", 0).label("group_id"), ClaimTarget.target_id
+            )
             .join(Claim, Claim.id == ClaimTarget.claim_id)
             .where(
-                ClaimTarget.target_id == target_id,
-                Claim.outcome_id == outcome_id,
+                ClaimTarget.target_id == sa.bindparam("target_id", 0),
+                Claim.outcome_id == sa.bindparam("outcome_id", 0),
                 # No `claim.id >= first_id`: SQLite would then walk ix_claim_outcome_id by rowid.
                 *same,
                 claim_is_live(),
                 visible(vis),
             )
         )
-        if (target_id, outcome_id, first_id) not in whole:
+        if limit is not None:
             # The first claims of the group: ix_claim_context holds a signature's claims in id
             # order, so the walk stops after them (a context without cohort spans many claims).
-            parts[-1] = sa.select(parts[-1].order_by(Claim.id).limit(first).subquery())
-    ids: dict[tuple[int, int, int], list[int]] = {}
-    keys = {(t, first_id): (t, o, first_id) for t, o, first_id in groups}
-    statement = sa.union_all(*parts) if len(parts) > 1 else parts[0]
-    for claim_id, group_id, target_id in (await (await session.connection()).execute(statement)).all():
-        ids.setdefault(keys[(target_id, group_id)], []).append(claim_id)
-    for found in ids.values():
-        found.sort()
-    return ids
+            part = sa.select(part.order_by(Claim.id).limit(limit).subquery())
+        compiled = part.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        names = tuple(compiled.positiontup or ())
+        made = _MEMBERS_SQL.put(key, _CompiledSql(str(compiled), names, dict(compiled.params)))
+    return made
 
 
 async def pairs_page(session: AsyncSession, q: Question, vis: ClaimVisibility, page: PageRequest) -> Page:
