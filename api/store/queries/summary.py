@@ -192,7 +192,9 @@ async def _packed(session: AsyncSession, statement: sa.Select) -> tuple[list[Pac
     column = sa.func.array_agg if session.bind.dialect.name == "postgresql" else sa.func.json_group_array
     # Every row, the few without a direction too: they are dropped below, in Python, because
     # a FILTER on the aggregates made SQLite's statement half as slow again.
-    packed = sa.select(*(column(field) for field in rows.c))
+    # Untyped (NullType): SQLAlchemy would otherwise copy each array element by element in
+    # Python (its ARRAY result processing); the drivers' values are what is wanted.
+    packed = sa.select(*(column(field, type_=sa.types.NullType()) for field in rows.c))
     # On the connection: one row, without the ORM's loading.
     columns = (await (await session.connection()).execute(packed)).one()
     if columns[0] is None:  # PostgreSQL: no rows (SQLite's arrays are then "[]")
