@@ -875,26 +875,23 @@ async def _first_direct_pairs(
     (status,) = statuses
     limit = size + 2
     connection = await session.connection()
+    postgresql = connection.dialect.name == "postgresql"
     # On PostgreSQL, the questions of one target (a target's conflicts: Q2) are walked by one
     # walk LATERAL to their outcomes: planned once rather than once per question (a UNION ALL of
-    # ten walks took 31 ms to plan and 18 to run at 1M claims; this, 15 ms in all). Not the
-    # questions of several targets: planned without knowing the target, PostgreSQL read each
-    # question's groups whole (250 ms).
-    lateral = connection.dialect.name == "postgresql" and len({target_id for target_id, _ in keys}) == 1
+    # ten walks took 31 ms to plan and 18 to run at 1M claims; this, 15 ms in all: timed by a
+    # script). Not the questions of several targets: planned without knowing the target,
+    # PostgreSQL read each question's groups whole (250 ms).
+    lateral = postgresql and len({target_id for target_id, _ in keys}) == 1
     sql = _direct_pairs_sql(connection.dialect, status, scope, limit, start is not None, lateral)
-    # One indexed walk per question, all in one statement.
-    each = []
-    for target_id, outcome_id in keys:
-        values = {"target_id": target_id, "outcome_id": outcome_id}
-        if start is not None:
-            values |= {"start_left": start.left_group, "start_right": start.right_group}
-        each.append(values)
+    cursor = {"start_left": start.left_group, "start_right": start.right_group} if start is not None else {}
     if lateral:
         text = sql.text
-        parameters = sql.parameters({**each[0], "outcomes": [outcome_id for _, outcome_id in keys]})
+        outcomes = [outcome_id for _, outcome_id in keys]
+        parameters = sql.parameters({"target_id": keys[0][0], "outcomes": outcomes, **cursor})
     else:
-        text, parameters = sql.union_all(each, numbered=connection.dialect.paramstyle.startswith("numeric"))
-    postgresql = connection.dialect.name == "postgresql"
+        # One indexed walk per question, all in one statement.
+        each = [{"target_id": t, "outcome_id": o, **cursor} for t, o in keys]
+        text, parameters = union_all_of([(sql, values) for values in each], _numbered(connection))
     if postgresql:
         # Planned for the questions at hand: after five runs of a prepared statement PostgreSQL
         # may switch to a generic plan, which for this walk was 8-20 times slower (~295 ms
@@ -954,9 +951,17 @@ class _CompiledSql:
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(values[name] if name in values else self.fixed[name] for name in self.names)
 
-    def union_all(self, each: Sequence[dict[str, Any]], numbered: bool) -> tuple[str, tuple[Any, ...]]:
-        """The statement once per set of values, as one UNION ALL (see union_all_of)."""
-        return union_all_of([(self, values) for values in each], numbered)
+    @classmethod
+    def of(cls, statement: sa.Select, dialect: Any) -> _CompiledSql:
+        """`statement` compiled for `dialect`, IN lists written out (their values are fixed);
+        the values given to its parameters are placeholders, replaced on every run."""
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        return cls(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+
+def _numbered(connection: Any) -> bool:
+    """Whether the driver's placeholders are numbered ($1, PostgreSQL) rather than "?"."""
+    return bool(connection.dialect.paramstyle.startswith("numeric"))
 
 
 def union_all_of(
@@ -994,8 +999,6 @@ def _direct_pairs_sql(
     key += (lateral,)
     made = _DIRECT_SQL.get(key)
     if made is None:
-        # IN lists written out (their values are fixed); the placeholder values given to the
-        # parameters are replaced on every run.
         statement: sa.Select
         if lateral:
             outcomes = (
@@ -1007,9 +1010,7 @@ def _direct_pairs_sql(
             statement = sa.select(walk).select_from(outcomes).join(walk, sa.true())
         else:
             statement = _direct_pairs_of(status, scope, limit, after)
-        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        names = tuple(compiled.positiontup or ())
-        made = _DIRECT_SQL.put(key, _CompiledSql(str(compiled), names, dict(compiled.params)))
+        made = _DIRECT_SQL.put(key, _CompiledSql.of(statement, dialect))
     return made
 
 
@@ -1142,7 +1143,7 @@ async def _members_by_signature(
         values = {"target_id": target_id, "outcome_id": outcome_id, "group_id": first_id}
         values |= {f"sig_{name}": value for name, value in context.items()}
         parts.append((sql, values))
-    text, parameters = union_all_of(parts, numbered=connection.dialect.paramstyle.startswith("numeric"))
+    text, parameters = union_all_of(parts, _numbered(connection))
     ids: dict[tuple[int, int, int], list[int]] = {}
     keys = {(t, first_id): (t, o, first_id) for t, o, first_id in groups}
     for claim_id, group_id, target_id in (await connection.exec_driver_sql(text, parameters)).all():
@@ -1202,9 +1203,7 @@ def _members_sql(
             # The first claims of the group: ix_claim_context holds a signature's claims in id
             # order, so the walk stops after them (a context without cohort spans many claims).
             part = sa.select(part.order_by(Claim.id).limit(limit).subquery())
-        compiled = part.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        names = tuple(compiled.positiontup or ())
-        made = _MEMBERS_SQL.put(key, _CompiledSql(str(compiled), names, dict(compiled.params)))
+        made = _MEMBERS_SQL.put(key, _CompiledSql.of(part, dialect))
     return made
 
 

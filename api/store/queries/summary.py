@@ -20,9 +20,9 @@ from schema.visibility import ClaimVisibility
 
 
 class SummaryCell(NamedTuple):
-    """One cell, for the resolvers. The store hands cells over as plain lists in these fields'
-    order (`PackedCell`, plain tuples): a hot target's summary has thousands, and the compiled
-    path reads them by position without making an object of each."""
+    """One cell, for the resolvers. The store hands cells over as plain tuples in these fields'
+    order (`PackedCell`): a hot target's summary has thousands, and the compiled path reads them
+    by position without making an object of each."""
 
     condition_id: int | None
     outcome_id: int
