@@ -250,7 +250,12 @@ async def test_two_workers_share_one_budget_through_redis(
                 both = len({lines[r]["pid"] for r in answers if r in lines}) == 2
                 if both and len(answers) >= 8:
                     break
-            lines = request_lines(server.log)  # type: ignore[arg-type]
+            # A worker writes a request's log line after its answer is sent: wait for the last ones.
+            for _ in range(50):
+                lines = request_lines(server.log)  # type: ignore[arg-type]
+                if all(r in lines for r in answers):
+                    break
+                await asyncio.sleep(0.1)
             served_by = Counter(lines[r]["pid"] for r in answers)
             assert len(served_by) == 2, f"every write went to one worker: {served_by}"
             ok = [r for r, response in answers.items() if accepted(response)]
